@@ -1,0 +1,178 @@
+//! Answering one query from a snapshot: a pure function of bytes in, bytes out.
+//!
+//! Everything a plain query needs is decided here — authority, negative
+//! answers, EDNS, truncation, errors — so UDP, TCP and the fuzzer share it.
+//! Zone transfers are handed back to the transport, which alone knows the
+//! peer and can send several messages.
+
+use crate::snapshot::{Prepared, Snapshot};
+use crate::wire::{
+    CLASS_IN, EDNS_PAYLOAD, HEADER_LEN, Malformed, PLAIN_UDP_LIMIT, Request, flags, opcode, rcode, rtype,
+};
+
+/// How the query arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// Datagrams: answers are size-limited and may be truncated.
+    Udp,
+    /// A stream: answers up to 64 KiB.
+    Tcp,
+}
+
+/// What to do with a packet.
+#[derive(Debug)]
+pub enum Outcome<'a> {
+    /// Send the bytes written to `out`.
+    Reply,
+    /// A zone transfer request (AXFR or IXFR); the transport decides.
+    Transfer(Request<'a>),
+    /// Send nothing.
+    Drop,
+}
+
+/// EDNS extended RCODE BADVERS (16), upper eight bits (RFC 6891 §6.1.3).
+const BADVERS_UPPER: u8 = 1;
+
+/// Answers `packet` from `snapshot`, writing the reply into `out`.
+pub fn respond<'a>(
+    snapshot: &Snapshot,
+    packet: &'a [u8],
+    transport: Transport,
+    out: &mut Vec<u8>,
+) -> Outcome<'a> {
+    out.clear();
+    let req = match Request::parse(packet) {
+        Ok(req) => req,
+        Err(Malformed::Drop) => return Outcome::Drop,
+        Err(Malformed::FormErr { id, opcode, flags }) => {
+            let word = flags::QR | (u16::from(opcode) << 11) | flags | u16::from(rcode::FORMERR);
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&word.to_be_bytes());
+            out.extend_from_slice(&[0; 8]);
+            return Outcome::Reply;
+        }
+    };
+    if req.edns.is_some_and(|e| e.version != 0) {
+        write_error(out, &req, rcode::NOERROR, BADVERS_UPPER);
+        return Outcome::Reply;
+    }
+    if req.opcode != opcode::QUERY {
+        write_error(out, &req, rcode::NOTIMP, 0);
+        return Outcome::Reply;
+    }
+    if req.qtype == rtype::OPT {
+        write_error(out, &req, rcode::FORMERR, 0);
+        return Outcome::Reply;
+    }
+    let Some(apex_at) = req.qname_lower.suffix_offset(snapshot.origin_wire()) else {
+        write_error(out, &req, rcode::REFUSED, 0);
+        return Outcome::Reply;
+    };
+    if req.qclass != CLASS_IN {
+        write_error(out, &req, rcode::REFUSED, 0);
+        return Outcome::Reply;
+    }
+    if req.qtype == rtype::AXFR || req.qtype == rtype::IXFR {
+        return Outcome::Transfer(req);
+    }
+
+    let limit = size_limit(&req, transport);
+    let entry = snapshot.lookup(req.qname_lower.as_bytes());
+    let found = entry.and_then(|e| {
+        if req.qtype == rtype::ANY {
+            e.any()
+        } else {
+            e.get(req.qtype)
+        }
+    });
+    match (entry, found) {
+        (_, Some(prepared)) => write_positive(out, &req, prepared, limit),
+        (Some(_), None) => write_negative(out, &req, snapshot, apex_at, rcode::NOERROR),
+        (None, _) => write_negative(out, &req, snapshot, apex_at, rcode::NXDOMAIN),
+    }
+    Outcome::Reply
+}
+
+/// The largest reply the client can take over `transport`.
+pub(crate) fn size_limit(req: &Request<'_>, transport: Transport) -> usize {
+    match (transport, req.edns) {
+        (Transport::Tcp, _) => usize::from(u16::MAX),
+        (Transport::Udp, None) => PLAIN_UDP_LIMIT,
+        (Transport::Udp, Some(edns)) => usize::from(edns.payload.clamp(512, EDNS_PAYLOAD)),
+    }
+}
+
+/// Writes the header and the question as asked; returns nothing, the caller
+/// fills the sections and counts.
+pub(crate) fn write_head(
+    out: &mut Vec<u8>,
+    req: &Request<'_>,
+    extra_flags: u16,
+    rcode: u8,
+    counts: [u16; 3],
+) {
+    let word = flags::QR
+        | (u16::from(req.opcode) << 11)
+        | (req.flags & (flags::RD | flags::CD))
+        | extra_flags
+        | u16::from(rcode & 0xF);
+    let additional = counts[2] + u16::from(req.edns.is_some());
+    out.extend_from_slice(&req.id.to_be_bytes());
+    out.extend_from_slice(&word.to_be_bytes());
+    for c in [1, counts[0], counts[1], additional] {
+        out.extend_from_slice(&c.to_be_bytes());
+    }
+    out.extend_from_slice(req.qname);
+    out.extend_from_slice(&req.qtype.to_be_bytes());
+    out.extend_from_slice(&req.qclass.to_be_bytes());
+}
+
+/// Appends our OPT record when the query had one.
+pub(crate) fn write_opt(out: &mut Vec<u8>, req: &Request<'_>, ext_rcode: u8) {
+    if let Some(edns) = req.edns {
+        out.push(0);
+        out.extend_from_slice(&rtype::OPT.to_be_bytes());
+        out.extend_from_slice(&EDNS_PAYLOAD.to_be_bytes());
+        out.push(ext_rcode);
+        out.push(0);
+        let do_bit: u16 = if edns.dnssec_ok { 0x8000 } else { 0 };
+        out.extend_from_slice(&do_bit.to_be_bytes());
+        out.extend_from_slice(&0u16.to_be_bytes());
+    }
+}
+
+const OPT_LEN: usize = 11;
+
+/// An error or refusal: the question echoed, no records, not authoritative.
+pub(crate) fn write_error(out: &mut Vec<u8>, req: &Request<'_>, rcode: u8, ext_rcode: u8) {
+    out.clear();
+    write_head(out, req, 0, rcode, [0, 0, 0]);
+    write_opt(out, req, ext_rcode);
+}
+
+fn write_positive(out: &mut Vec<u8>, req: &Request<'_>, p: &Prepared, limit: usize) {
+    let fixed = HEADER_LEN + req.question_len() + if req.edns.is_some() { OPT_LEN } else { 0 };
+    if fixed + p.required > limit {
+        write_head(out, req, flags::AA | flags::TC, rcode::NOERROR, [0, 0, 0]);
+        write_opt(out, req, 0);
+        return;
+    }
+    let (end, additional) = p
+        .additional_cuts
+        .iter()
+        .rev()
+        .find(|(end, _)| fixed + end <= limit)
+        .copied()
+        .unwrap_or((p.required, 0));
+    write_head(out, req, flags::AA, rcode::NOERROR, [p.answers, 0, additional]);
+    out.extend_from_slice(&p.body[..end]);
+    write_opt(out, req, 0);
+}
+
+fn write_negative(out: &mut Vec<u8>, req: &Request<'_>, snapshot: &Snapshot, apex_at: usize, rcode: u8) {
+    write_head(out, req, flags::AA, rcode, [0, 1, 0]);
+    let pointer = 0xC000 | (HEADER_LEN + apex_at) as u16;
+    out.extend_from_slice(&pointer.to_be_bytes());
+    out.extend_from_slice(snapshot.negative_soa());
+    write_opt(out, req, 0);
+}

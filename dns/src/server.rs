@@ -1,0 +1,303 @@
+//! UDP and TCP listeners answering from the current snapshot.
+//!
+//! UDP runs on dedicated threads, one per `SO_REUSEPORT` socket, each a
+//! plain receive–answer–send loop with its own buffers: no task per
+//! datagram, no allocation per answer, no lock. TCP runs on tokio, one task
+//! per connection, and is where zone transfers happen.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::answer::{Outcome, Transport, respond};
+use crate::publish::SharedSnapshot;
+use crate::snapshot::Snapshot;
+use crate::wire::{Request, rtype};
+use crate::xfr::{ixfr_over_udp, refuse, transfer_messages};
+
+/// How the DNS listeners are set up.
+#[derive(Clone, Debug)]
+pub struct DnsConfig {
+    /// Addresses to answer on, UDP and TCP each.
+    pub listen: Vec<SocketAddr>,
+    /// UDP worker threads (sockets) per address.
+    pub udp_workers: usize,
+    /// A TCP connection idle this long is closed (RFC 7766 §6.2.3).
+    pub tcp_idle: Duration,
+    /// At most this many TCP connections at once.
+    pub max_tcp_connections: usize,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 5300))],
+            udp_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            tcp_idle: Duration::from_secs(10),
+            max_tcp_connections: 512,
+        }
+    }
+}
+
+/// Running DNS listeners.
+pub struct DnsServer {
+    local: Vec<SocketAddr>,
+    udp_threads: Vec<JoinHandle<()>>,
+    tcp_tasks: Vec<tokio::task::JoinHandle<()>>,
+    cancel: CancellationToken,
+}
+
+impl DnsServer {
+    /// The addresses actually bound (with ports resolved when 0 was asked).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local
+    }
+
+    /// Waits for every listener to stop (after the cancellation token fires).
+    pub async fn join(self) {
+        self.cancel.cancelled().await;
+        for task in self.tcp_tasks {
+            let _ = task.await;
+        }
+        let threads = self.udp_threads;
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
+
+/// How often a blocked UDP worker looks at the cancellation token.
+const UDP_POLL: Duration = Duration::from_millis(200);
+/// Kernel receive buffer asked for per UDP socket: bursts queue, not drop.
+const UDP_RECV_BUFFER: usize = 4 << 20;
+
+/// Binds every listener and starts serving `zone` until `cancel` fires.
+/// Binding errors are returned before anything is spawned for that address.
+pub async fn spawn_dns_server(
+    config: &DnsConfig,
+    zone: SharedSnapshot,
+    cancel: CancellationToken,
+) -> io::Result<DnsServer> {
+    let mut server = DnsServer {
+        local: Vec::new(),
+        udp_threads: Vec::new(),
+        tcp_tasks: Vec::new(),
+        cancel: cancel.clone(),
+    };
+    let permits = Arc::new(Semaphore::new(config.max_tcp_connections.max(1)));
+    for &addr in &config.listen {
+        let (udp, tcp) = bind_pair(addr, config.udp_workers.max(1))?;
+        let local = tcp.local_addr()?;
+        info!(%local, udp_workers = udp.len(), "DNS listening on UDP and TCP");
+        server.local.push(local);
+        for (i, socket) in udp.into_iter().enumerate() {
+            let zone = Arc::clone(&zone);
+            let cancel = cancel.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("dns-udp-{i}"))
+                .spawn(move || run_udp(&socket, &zone, &cancel))?;
+            server.udp_threads.push(thread);
+        }
+        let listener = TcpListener::from_std(tcp)?;
+        server.tcp_tasks.push(tokio::spawn(run_tcp_listener(
+            listener,
+            Arc::clone(&zone),
+            Arc::clone(&permits),
+            config.tcp_idle,
+            cancel.clone(),
+        )));
+    }
+    Ok(server)
+}
+
+/// Binds `workers` UDP sockets and one TCP listener on the same address and
+/// port; with port 0 the kernel's choice for UDP is reused for TCP.
+fn bind_pair(addr: SocketAddr, workers: usize) -> io::Result<(Vec<UdpSocket>, std::net::TcpListener)> {
+    let mut last_err = None;
+    for _ in 0..16 {
+        let first = udp_socket(addr)?;
+        let bound = first.local_addr()?;
+        match tcp_listener(bound) {
+            Ok(tcp) => {
+                let mut udp = vec![first];
+                for _ in 1..workers {
+                    udp.push(udp_socket(bound)?);
+                }
+                return Ok((udp, tcp));
+            }
+            Err(e) if addr.port() == 0 => last_err = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| io::Error::other("no free port")))
+}
+
+fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_port(true)?;
+    if let Err(e) = socket.set_recv_buffer_size(UDP_RECV_BUFFER) {
+        debug!(error = %e, "could not enlarge the UDP receive buffer");
+    }
+    socket.bind(&addr.into())?;
+    socket.set_read_timeout(Some(UDP_POLL))?;
+    Ok(socket.into())
+}
+
+fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+fn run_udp(socket: &UdpSocket, zone: &SharedSnapshot, cancel: &CancellationToken) {
+    let mut packet = [0u8; 4096];
+    let mut out = Vec::with_capacity(4096);
+    while !cancel.is_cancelled() {
+        let (len, peer) = match socket.recv_from(&mut packet) {
+            Ok(got) => got,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
+            Err(e) => {
+                debug!(error = %e, "UDP receive failed");
+                continue;
+            }
+        };
+        let snapshot = zone.load();
+        match respond(&snapshot, &packet[..len], Transport::Udp, &mut out) {
+            Outcome::Reply => {}
+            Outcome::Drop => continue,
+            Outcome::Transfer(req) => udp_transfer(&snapshot, &req, peer, &mut out),
+        }
+        if let Err(e) = socket.send_to(&out, peer) {
+            debug!(error = %e, %peer, "UDP send failed");
+        }
+    }
+}
+
+/// AXFR is TCP only; IXFR over UDP gets our SOA so the client moves to TCP.
+fn udp_transfer(snapshot: &Snapshot, req: &Request<'_>, peer: SocketAddr, out: &mut Vec<u8>) {
+    if req.qtype == rtype::IXFR && may_transfer(snapshot, peer.ip()) {
+        ixfr_over_udp(snapshot, req, out);
+    } else {
+        refuse(req, out);
+    }
+}
+
+/// Only the zone's secondaries may transfer it.
+fn may_transfer(snapshot: &Snapshot, peer: IpAddr) -> bool {
+    let peer = peer.to_canonical();
+    snapshot
+        .zone()
+        .secondaries()
+        .iter()
+        .any(|s| s.ip().to_canonical() == peer)
+}
+
+async fn run_tcp_listener(
+    listener: TcpListener,
+    zone: SharedSnapshot,
+    permits: Arc<Semaphore>,
+    idle: Duration,
+    cancel: CancellationToken,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            () = cancel.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(got) => got,
+            Err(e) => {
+                warn!(error = %e, "TCP accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            debug!(%peer, "too many TCP connections; closing");
+            continue;
+        };
+        let zone = Arc::clone(&zone);
+        let cancel = cancel.clone();
+        connections.spawn(async move {
+            tokio::select! {
+                () = cancel.cancelled() => {}
+                result = serve_tcp(stream, peer, &zone, idle) => {
+                    if let Err(e) = result {
+                        debug!(%peer, error = %e, "TCP connection ended");
+                    }
+                }
+            }
+            drop(permit);
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    connections.shutdown().await;
+}
+
+/// Serves length-prefixed queries on one connection until it is idle,
+/// closed, or sends something not worth answering.
+async fn serve_tcp(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    zone: &SharedSnapshot,
+    idle: Duration,
+) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut packet = Vec::with_capacity(512);
+    let mut out = Vec::with_capacity(512);
+    loop {
+        let len = match tokio::time::timeout(idle, stream.read_u16()).await {
+            Err(_) => return Ok(()),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(result) => usize::from(result?),
+        };
+        packet.resize(len, 0);
+        tokio::time::timeout(idle, stream.read_exact(&mut packet))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "slow query"))??;
+        let snapshot = zone.load_full();
+        let messages = match respond(&snapshot, &packet, Transport::Tcp, &mut out) {
+            Outcome::Reply => vec![std::mem::take(&mut out)],
+            Outcome::Drop => return Ok(()),
+            Outcome::Transfer(req) if may_transfer(&snapshot, peer.ip()) => {
+                info!(%peer, serial = snapshot.serial(), kind = if req.qtype == rtype::AXFR { "AXFR" } else { "IXFR" }, "zone transfer");
+                transfer_messages(&snapshot, &req)
+            }
+            Outcome::Transfer(req) => {
+                debug!(%peer, "zone transfer refused");
+                refuse(&req, &mut out);
+                vec![std::mem::take(&mut out)]
+            }
+        };
+        for message in &messages {
+            let len = u16::try_from(message.len()).map_err(|_| io::Error::other("message over 64 KiB"))?;
+            let mut framed = Vec::with_capacity(message.len() + 2);
+            framed.extend_from_slice(&len.to_be_bytes());
+            framed.extend_from_slice(message);
+            stream.write_all(&framed).await?;
+        }
+        out = messages.into_iter().next().unwrap_or_default();
+    }
+}

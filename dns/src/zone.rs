@@ -1,0 +1,270 @@
+//! The zone as data: what a snapshot is compiled from.
+//!
+//! A [`Zone`] is plain values — the origin, the SOA fields, the serial and a
+//! set of records — with no wire format and no lookup structures. The
+//! controller builds one from the policy and the assignments; [`crate::Snapshot`]
+//! compiles it for serving; [`ZoneDiff`] compares two of them for IXFR.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use hickory_proto::rr::{Name, RecordType};
+
+/// The SOA fields other than the origin and the serial.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SoaFields {
+    /// MNAME: the primary server.
+    pub mname: Name,
+    /// RNAME: the responsible mailbox, as a name.
+    pub rname: Name,
+    /// REFRESH seconds.
+    pub refresh: u32,
+    /// RETRY seconds.
+    pub retry: u32,
+    /// EXPIRE seconds.
+    pub expire: u32,
+    /// MINIMUM: the negative-caching TTL (RFC 2308).
+    pub minimum: u32,
+    /// The TTL of the SOA record itself.
+    pub ttl: u32,
+}
+
+/// The data of one record. Only the types muster publishes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordData {
+    /// An IPv4 address.
+    A(Ipv4Addr),
+    /// An IPv6 address.
+    Aaaa(Ipv6Addr),
+    /// A mail exchange.
+    Mx {
+        /// Lower is preferred.
+        preference: u16,
+        /// The exchange host (absolute).
+        exchange: Name,
+    },
+    /// A name server.
+    Ns(Name),
+}
+
+impl RecordData {
+    /// The record type of this data.
+    pub fn record_type(&self) -> RecordType {
+        match self {
+            Self::A(_) => RecordType::A,
+            Self::Aaaa(_) => RecordType::AAAA,
+            Self::Mx { .. } => RecordType::MX,
+            Self::Ns(_) => RecordType::NS,
+        }
+    }
+
+    /// The name this record points at, whose addresses belong in the
+    /// additional section (MX exchange, NS target).
+    pub fn target(&self) -> Option<&Name> {
+        match self {
+            Self::Mx { exchange, .. } => Some(exchange),
+            Self::Ns(name) => Some(name),
+            Self::A(_) | Self::Aaaa(_) => None,
+        }
+    }
+}
+
+/// All records of one owner name and type. RFC 2181 §5.2: one TTL per set.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RecordSet {
+    /// TTL of every record in the set.
+    pub ttl: u32,
+    /// The records, in canonical order, without duplicates.
+    pub data: BTreeSet<RecordData>,
+}
+
+/// A zone's content at one serial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    origin: Name,
+    serial: u32,
+    soa: SoaFields,
+    sets: BTreeMap<(Name, RecordType), RecordSet>,
+    secondaries: Vec<SocketAddr>,
+}
+
+/// A record that cannot be part of the zone.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ZoneError {
+    /// The owner name is not at or below the origin.
+    #[error("{owner} is outside the zone {origin}")]
+    OutOfZone {
+        /// The offending owner.
+        owner: Name,
+        /// The zone's origin.
+        origin: Name,
+    },
+    /// Names must be absolute (end in a dot).
+    #[error("{0} is not an absolute name")]
+    NotAbsolute(Name),
+}
+
+impl Zone {
+    /// An empty zone (only its SOA) at `origin`.
+    pub fn new(origin: &Name, serial: u32, soa: SoaFields) -> Result<Self, ZoneError> {
+        if !origin.is_fqdn() {
+            return Err(ZoneError::NotAbsolute(origin.clone()));
+        }
+        Ok(Self {
+            origin: origin.to_lowercase(),
+            serial,
+            soa,
+            sets: BTreeMap::new(),
+            secondaries: Vec::new(),
+        })
+    }
+
+    /// Adds one record. Adding the same record twice keeps one; records of
+    /// one set with different TTLs get the smallest (RFC 2181 §5.2).
+    pub fn add(&mut self, owner: &Name, ttl: u32, data: RecordData) -> Result<(), ZoneError> {
+        if !owner.is_fqdn() {
+            return Err(ZoneError::NotAbsolute(owner.clone()));
+        }
+        if !self.origin.zone_of(owner) {
+            return Err(ZoneError::OutOfZone {
+                owner: owner.clone(),
+                origin: self.origin.clone(),
+            });
+        }
+        let key = (owner.to_lowercase(), data.record_type());
+        let data = match data {
+            RecordData::Mx { preference, exchange } => RecordData::Mx {
+                preference,
+                exchange: exchange.to_lowercase(),
+            },
+            RecordData::Ns(name) => RecordData::Ns(name.to_lowercase()),
+            other => other,
+        };
+        let set = self.sets.entry(key).or_insert_with(|| RecordSet {
+            ttl,
+            data: BTreeSet::new(),
+        });
+        set.ttl = set.ttl.min(ttl);
+        set.data.insert(data);
+        Ok(())
+    }
+
+    /// Allows `addrs` to transfer the zone and sends them NOTIFY.
+    pub fn set_secondaries(&mut self, addrs: Vec<SocketAddr>) {
+        self.secondaries = addrs;
+    }
+
+    /// Sets the serial (the controller owns serial policy).
+    pub fn set_serial(&mut self, serial: u32) {
+        self.serial = serial;
+    }
+
+    /// The origin, lowercase and absolute.
+    pub fn origin(&self) -> &Name {
+        &self.origin
+    }
+
+    /// The SOA serial.
+    pub fn serial(&self) -> u32 {
+        self.serial
+    }
+
+    /// The SOA fields.
+    pub fn soa(&self) -> &SoaFields {
+        &self.soa
+    }
+
+    /// Secondaries: transfer allowed, NOTIFY sent.
+    pub fn secondaries(&self) -> &[SocketAddr] {
+        &self.secondaries
+    }
+
+    /// Every record set, ordered by owner (DNSSEC canonical order) and type.
+    pub fn sets(&self) -> impl Iterator<Item = (&Name, RecordType, &RecordSet)> {
+        self.sets.iter().map(|((name, rtype), set)| (name, *rtype, set))
+    }
+
+    /// One record set.
+    pub fn get(&self, owner: &Name, rtype: RecordType) -> Option<&RecordSet> {
+        self.sets.get(&(owner.to_lowercase(), rtype))
+    }
+
+    /// True when the two zones publish the same records and SOA fields,
+    /// whatever their serials.
+    pub fn same_content(&self, other: &Zone) -> bool {
+        self.origin == other.origin && self.soa == other.soa && self.sets == other.sets
+    }
+
+    /// Every record as (owner, ttl, data), SOA excluded.
+    pub fn records(&self) -> impl Iterator<Item = (&Name, u32, &RecordData)> {
+        self.sets
+            .iter()
+            .flat_map(|((name, _), set)| set.data.iter().map(move |d| (name, set.ttl, d)))
+    }
+}
+
+/// What changed between two versions of a zone, for IXFR (RFC 1995).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneDiff {
+    /// The older version's serial and SOA.
+    pub from_serial: u32,
+    /// The older SOA fields.
+    pub from_soa: SoaFields,
+    /// The newer version's serial.
+    pub to_serial: u32,
+    /// The newer SOA fields.
+    pub to_soa: SoaFields,
+    /// Records in the old version and not in the new one.
+    pub removed: Vec<(Name, u32, RecordData)>,
+    /// Records in the new version and not in the old one.
+    pub added: Vec<(Name, u32, RecordData)>,
+}
+
+impl ZoneDiff {
+    /// The difference from `old` to `new`. A TTL change counts as a removal
+    /// and an addition, as IXFR needs.
+    pub fn between(old: &Zone, new: &Zone) -> Self {
+        let as_set = |z: &Zone| -> BTreeSet<(Name, u32, RecordData)> {
+            z.records()
+                .map(|(n, ttl, d)| (n.clone(), ttl, d.clone()))
+                .collect()
+        };
+        let (before, after) = (as_set(old), as_set(new));
+        Self {
+            from_serial: old.serial,
+            from_soa: old.soa.clone(),
+            to_serial: new.serial,
+            to_soa: new.soa.clone(),
+            removed: before.difference(&after).cloned().collect(),
+            added: after.difference(&before).cloned().collect(),
+        }
+    }
+
+    /// How many records the diff carries (to bound the history's size).
+    pub fn len(&self) -> usize {
+        self.removed.len() + self.added.len() + 2
+    }
+
+    /// True when nothing but the serial changed.
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.added.is_empty()
+    }
+}
+
+/// RFC 1982 serial-number arithmetic.
+pub mod serial {
+    /// True when `a` is strictly newer than `b` in RFC 1982 order.
+    pub fn is_newer(a: u32, b: u32) -> bool {
+        a != b && (a.wrapping_sub(b) as i32) > 0
+    }
+
+    /// The serial after `current`, preferring `clock` (Unix seconds) when that
+    /// is newer, so serials read as times yet never go backwards.
+    pub fn next(current: u32, clock: u32) -> u32 {
+        if is_newer(clock, current) {
+            clock
+        } else {
+            current.wrapping_add(1)
+        }
+    }
+}
