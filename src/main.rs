@@ -1,1 +1,40 @@
-fn main() {}
+//! `muster`: the one binary. Subcommands parse their flags here and hand
+//! off to the crates; nothing below this file knows about the command line.
+
+mod check;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A DNS-driven control plane for a farm of small servers.
+#[derive(Debug, Parser)]
+#[command(name = "muster", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the zone (DNS on UDP+TCP) and the API from a policy.
+    Serve(serve::ServeArgs),
+    /// Validate policy files without running anything.
+    Check(check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MUSTER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Serve(args) => serve::run(args),
+    }
+}

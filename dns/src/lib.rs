@@ -17,6 +17,7 @@ mod snapshot;
 pub mod wire;
 mod xfr;
 mod zone;
+mod zonefile;
 
 pub use answer::{Outcome, Transport, respond};
 pub use publish::{PublishError, SharedSnapshot, ZonePublisher};

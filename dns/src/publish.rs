@@ -82,9 +82,17 @@ impl ZonePublisher {
                 new: zone.origin().to_string(),
             });
         }
-        if zone.serial() == old.serial() && zone.same_content(old) && zone.secondaries() == old.secondaries()
-        {
-            return Ok(false);
+        if zone.serial() == old.serial() && zone.same_content(old) {
+            if zone.secondaries() == old.secondaries() {
+                return Ok(false);
+            }
+            // Only the secondaries changed: same records, same serial; the
+            // new ones are told at once.
+            let serial = zone.serial();
+            let snapshot = Snapshot::compile(zone, self.history.iter().cloned().collect());
+            self.shared.store(Arc::new(snapshot));
+            self.serials.send_replace(serial);
+            return Ok(true);
         }
         if !serial::is_newer(zone.serial(), old.serial()) {
             return Err(PublishError::SerialNotNewer {

@@ -1,0 +1,111 @@
+//! `muster serve`: the zone keeper, the DNS listeners, NOTIFY and the API,
+//! with SIGHUP reloading the policy.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use muster_api::{ApiState, spawn_api};
+use muster_controller::keeper::ZoneKeeper;
+use muster_controller::policy;
+use muster_controller::store::Store;
+use muster_dns::notify::{NotifyConfig, spawn_notifier};
+use muster_dns::server::{DnsConfig, spawn_dns_server};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+/// Arguments of `muster serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The policy file (YAML).
+    #[arg(long, env = "MUSTER_POLICY")]
+    policy: PathBuf,
+    /// Database URL.
+    #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
+    db: String,
+    /// DNS address (UDP and TCP); repeat for more, e.g. `[::1]:5300`.
+    #[arg(long = "dns-listen", env = "MUSTER_DNS_LISTEN", value_delimiter = ',', default_value = "127.0.0.1:5300")]
+    dns_listen: Vec<SocketAddr>,
+    /// UDP worker threads per DNS address (default: one per CPU).
+    #[arg(long, env = "MUSTER_DNS_WORKERS")]
+    dns_workers: Option<usize>,
+    /// API address.
+    #[arg(long = "api-listen", env = "MUSTER_API_LISTEN", default_value = "127.0.0.1:8700")]
+    api_listen: SocketAddr,
+}
+
+pub(crate) fn run(args: ServeArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("muster: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("muster serve: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let policy = policy::load_file(&args.policy)?;
+    let store = Store::open(&args.db)
+        .await
+        .with_context(|| format!("opening {}", args.db))?;
+    let mut keeper = ZoneKeeper::start(policy, store).await?;
+    let cancel = CancellationToken::new();
+
+    let mut dns_config = DnsConfig {
+        listen: args.dns_listen.clone(),
+        ..DnsConfig::default()
+    };
+    if let Some(workers) = args.dns_workers {
+        dns_config.udp_workers = workers;
+    }
+    let dns = spawn_dns_server(&dns_config, keeper.shared(), cancel.clone())
+        .await
+        .context("starting DNS")?;
+    let notifier = spawn_notifier(keeper.shared(), keeper.subscribe(), NotifyConfig::default(), cancel.clone());
+    let (_, api) = spawn_api(args.api_listen, ApiState { zone: keeper.shared() }, cancel.clone())
+        .await
+        .with_context(|| format!("starting the API on {}", args.api_listen))?;
+
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => reload(&mut keeper, &args.policy).await,
+            _ = terminate.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    info!("shutting down");
+    cancel.cancel();
+    dns.join().await;
+    let _ = notifier.await;
+    let _ = api.await;
+    Ok(())
+}
+
+/// Reloads the policy; a bad one is reported and the running one stays.
+async fn reload(keeper: &mut ZoneKeeper, path: &std::path::Path) {
+    info!(policy = %path.display(), "reloading policy");
+    let policy = match policy::load_file(path) {
+        Ok(p) => p,
+        Err(e) => {
+            error!("policy rejected, keeping the one in force:\n{e}");
+            return;
+        }
+    };
+    match keeper.apply_policy(policy).await {
+        Ok(Some(serial)) => info!(serial, "policy applied"),
+        Ok(None) => info!("policy applied; zone unchanged"),
+        Err(e) => error!(error = %e, "policy not applied, keeping the one in force"),
+    }
+}

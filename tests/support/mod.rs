@@ -1,0 +1,185 @@
+//! Test support: start the real `muster` binary on free ports, query it with
+//! real `dig`, and clean everything up on drop.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod dig;
+pub mod peers;
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use dig::dig;
+
+/// A free port on `ip` for both UDP and TCP.
+pub fn free_port(ip: &str) -> u16 {
+    for _ in 0..100 {
+        let udp = UdpSocket::bind((ip, 0)).expect("bind udp");
+        let port = udp.local_addr().expect("addr").port();
+        if TcpListener::bind((ip, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on {ip}");
+}
+
+/// Polls `check` until it returns `Some` or `within` passes.
+pub fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {within:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running `muster serve`.
+pub struct Muster {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub dns: SocketAddr,
+    pub api: SocketAddr,
+    pub extra_args: Vec<String>,
+}
+
+impl Muster {
+    /// Writes `policy` and starts `muster serve` on fresh ports in a fresh dir.
+    pub fn start(policy: &str) -> Self {
+        Self::start_with(policy, &[])
+    }
+
+    /// Same, with extra command-line arguments.
+    pub fn start_with(policy: &str, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("policy.yaml"), policy).expect("write policy");
+        let mut m = Self {
+            child: None,
+            dns: SocketAddr::from(([127, 0, 0, 1], free_port("127.0.0.1"))),
+            api: SocketAddr::from(([127, 0, 0, 1], free_port("127.0.0.1"))),
+            dir,
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        m.spawn();
+        m
+    }
+
+    pub fn policy_path(&self) -> PathBuf {
+        self.dir.path().join("policy.yaml")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("muster.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_muster"))
+            .arg("serve")
+            .arg("--policy")
+            .arg(self.policy_path())
+            .arg("--db")
+            .arg(format!("sqlite://{}", self.dir.path().join("muster.db").display()))
+            .arg("--dns-listen")
+            .arg(self.dns.to_string())
+            .arg("--api-listen")
+            .arg(self.api.to_string())
+            .args(&self.extra_args)
+            .env("MUSTER_LOG", "info,muster_dns=debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn muster");
+        self.child = Some(child);
+        let dns = self.dns;
+        eventually(Duration::from_secs(20), "muster to answer DNS", || {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("muster exited early with {status}:\n{}", self.log());
+            }
+            let out = dig(dns, &["lists.example.test", "SOA"]);
+            (out.status == "NOERROR").then_some(())
+        });
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Replaces the policy file and sends SIGHUP.
+    pub fn reload(&self, policy: &str) {
+        std::fs::write(self.policy_path(), policy).expect("write policy");
+        signal(self.pid(), "HUP");
+    }
+
+    /// Stops (SIGKILL when `hard`, SIGTERM otherwise) and starts again with
+    /// the same database, ports and policy file.
+    pub fn restart(&mut self, hard: bool) {
+        self.stop(hard);
+        self.spawn();
+    }
+
+    /// Stops the process; returns its exit status.
+    pub fn stop(&mut self, hard: bool) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        signal(child.id(), if hard { "KILL" } else { "TERM" });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The serial muster serves now.
+    pub fn serial(&self) -> u32 {
+        soa_serial(self.dns).expect("SOA answer")
+    }
+}
+
+impl Drop for Muster {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Sends a signal with kill(1).
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+/// The SOA serial a server gives for lists.example.test.
+pub fn soa_serial(server: SocketAddr) -> Option<u32> {
+    let out = dig(server, &["lists.example.test", "SOA"]);
+    out.answer
+        .iter()
+        .find(|r| r.rtype == "SOA")
+        .and_then(|r| r.data.split_whitespace().nth(2)?.parse().ok())
+}
+
+/// Path to a file in the repository.
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
