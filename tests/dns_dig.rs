@@ -290,3 +290,17 @@ fn listens_on_ipv6_too() {
     assert_eq!(tcp.answer_data("MX").len(), 4);
     drop(m);
 }
+
+#[test]
+fn the_api_shows_the_zone_as_served() {
+    let m = Muster::start(POLICY);
+    let (status, body) = support::http_get(m.api, "/api/v1/zone");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("\"serial\":{}", m.serial())), "{body}");
+    assert!(body.contains("\"data\":\"5 smurf1.lists.example.test.\""), "{body}");
+    assert_eq!(support::http_get(m.api, "/healthz").0, 200);
+    assert_eq!(support::http_get(m.api, "/readyz").0, 200);
+    let (status, body) = support::http_get(m.api, "/api/v1/nope");
+    assert_eq!(status, 404);
+    assert!(body.contains("\"code\":\"not_found\""), "{body}");
+}

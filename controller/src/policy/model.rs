@@ -1,0 +1,198 @@
+//! The validated policy: what the rest of muster reads.
+//!
+//! `load.rs` turns YAML into these types; nothing else constructs them from
+//! text. Every name here is already checked, absolute (FQDN) and lowercase,
+//! and every reference (a host's role, a role in a schedule) is known to exist.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+
+/// A loaded, validated policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    /// The file it was read from (for messages).
+    pub source: PathBuf,
+    /// The delegated zone, e.g. `lists.example.test.`.
+    pub zone: Name,
+    /// Default TTL of every published record, in seconds.
+    pub ttl: u32,
+    /// The zone's NS targets (absolute names).
+    pub nameservers: Vec<Name>,
+    /// SOA fields other than the serial (the serial is the store's business).
+    pub soa: Soa,
+    /// Failure-detection timing (used by the controller).
+    pub heartbeat: Heartbeat,
+    /// Roles by name, in name order.
+    pub roles: BTreeMap<String, Role>,
+    /// The inventory: hosts known without an agent enrolling them.
+    pub hosts: Vec<Host>,
+    /// Secondaries allowed to transfer the zone; each is sent NOTIFY.
+    pub secondaries: Vec<SocketAddr>,
+    /// Role schedules (their semantics arrive with the scheduler).
+    pub schedules: Vec<Schedule>,
+    /// Load rules (their semantics arrive with the autoscaler).
+    pub autoscale: Vec<Autoscale>,
+}
+
+/// The SOA record's fixed fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Soa {
+    /// Primary master name (MNAME); defaults to the first nameserver.
+    pub mname: Name,
+    /// Responsible mailbox (RNAME) as a name; defaults to `hostmaster.<zone>`.
+    pub rname: Name,
+    /// Seconds, defaults 300.
+    pub refresh: u32,
+    /// Seconds, defaults 60.
+    pub retry: u32,
+    /// Seconds, defaults 1209600 (two weeks).
+    pub expire: u32,
+    /// Negative-caching TTL (RFC 2308), defaults to the zone `ttl`.
+    pub minimum: u32,
+    /// TTL of the SOA record itself, defaults to the zone `ttl`.
+    pub ttl: u32,
+}
+
+/// Failure-detection settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// How often agents report (default 1 s).
+    pub interval: Duration,
+    /// Silence after which a host is dead (default 3 s).
+    pub dead_after: Duration,
+    /// Consecutive good heartbeats before a dead host is back (default 3).
+    pub revive_after: u32,
+    /// Percent of a pool going silent at once that triggers fail-static (default 50).
+    pub panic_threshold_percent: u8,
+}
+
+/// A role: a job a host can hold and the records its members publish.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Role {
+    /// The role's name (`smtp-out`).
+    pub name: String,
+    /// The pool never shrinks below this while eligible live hosts exist.
+    pub min: u32,
+    /// Records published once per member.
+    pub records: Vec<RecordTemplate>,
+    /// Records published whatever the membership (higher MX preference).
+    pub fallback: Vec<FallbackRecord>,
+    /// How a member leaves the role.
+    pub drain: Drain,
+}
+
+/// A record each member of a role publishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordTemplate {
+    /// Owner name, absolute.
+    pub owner: Name,
+    /// What the member contributes.
+    pub kind: MemberRecord,
+    /// TTL in seconds.
+    pub ttl: u32,
+}
+
+/// What one member contributes to a role's record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberRecord {
+    /// `MX preference <member's own name>`.
+    Mx {
+        /// The MX preference.
+        preference: u16,
+    },
+    /// The member's IPv4 addresses.
+    A,
+    /// The member's IPv6 addresses.
+    Aaaa,
+}
+
+/// A fixed record of a role's fallback tier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FallbackRecord {
+    /// Owner name, absolute.
+    pub owner: Name,
+    /// The record's data.
+    pub data: FixedData,
+    /// TTL in seconds.
+    pub ttl: u32,
+}
+
+/// Record data that does not depend on membership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FixedData {
+    /// An MX record to a fixed exchange.
+    Mx {
+        /// The MX preference.
+        preference: u16,
+        /// The exchange (absolute).
+        exchange: Name,
+    },
+    /// An IPv4 address.
+    A(Ipv4Addr),
+    /// An IPv6 address.
+    Aaaa(Ipv6Addr),
+}
+
+/// How a member leaves a role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Drain {
+    /// Wait until the agent reports the work done (`queue_empty`), or only for the timeout.
+    pub until_queue_empty: bool,
+    /// Give up waiting after this long.
+    pub timeout: Duration,
+}
+
+/// A host from the inventory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    /// Short name, a single DNS label (`smurf1`).
+    pub name: String,
+    /// `<name>.<zone>`.
+    pub fqdn: Name,
+    /// Its addresses (the agent may report more later).
+    pub addresses: Vec<IpAddr>,
+    /// Roles it may hold; empty means any role.
+    pub eligible: Vec<String>,
+    /// The role it starts in.
+    pub role: Option<String>,
+    /// No agent; always healthy; never moved automatically.
+    pub is_static: bool,
+    /// Free-form labels for host selection.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A schedule window, kept as written until the scheduler lands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Its name (the actor recorded in events).
+    pub name: String,
+    /// Five-field cron expression.
+    pub cron: String,
+    /// How long the window lasts.
+    pub duration: Duration,
+    /// IANA timezone name.
+    pub timezone: String,
+    /// Wanted count per role, as written (`3`, `50%`, `all-but 3`, `rest`).
+    pub want: BTreeMap<String, String>,
+}
+
+/// A load rule, kept as written until the autoscaler lands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Autoscale {
+    /// The role it grows and shrinks.
+    pub role: String,
+    /// The agent metric it follows.
+    pub metric: String,
+    /// Target metric value per host.
+    pub target_per_host: f64,
+    /// Roles to borrow hosts from, in order.
+    pub borrow_from: Vec<String>,
+    /// Where hosts go when load falls.
+    pub give_back_to: Option<String>,
+    /// Minimum time between scale-downs.
+    pub cooldown: Duration,
+}

@@ -1,0 +1,212 @@
+//! The policy as written: serde structs mirroring the YAML, nothing checked
+//! beyond shape.
+//!
+//! Every table denies unknown keys, so a typo is an error naming the key.
+//! Leaf values are kept as [`Text`] (a scalar's text, whatever its YAML type)
+//! so that `validate` can say precisely what is wrong with `ttl: 30x` or
+//! `for: 3 hours`, and mappings keyed by user names are [`Entries`], which
+//! keeps the file's order and its repeated keys for `validate` to report.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    pub(super) zone: Text,
+    pub(super) ttl: Option<Text>,
+    pub(super) nameservers: Option<Vec<Text>>,
+    pub(super) soa: Option<RawSoa>,
+    pub(super) heartbeat: Option<RawHeartbeat>,
+    pub(super) roles: Entries<RawRole>,
+    #[serde(default)]
+    pub(super) schedules: Vec<RawSchedule>,
+    #[serde(default)]
+    pub(super) autoscale: Vec<RawAutoscale>,
+    #[serde(default)]
+    pub(super) hosts: Vec<RawHost>,
+    #[serde(default)]
+    pub(super) secondaries: Vec<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSoa {
+    pub(super) mname: Option<Text>,
+    pub(super) rname: Option<Text>,
+    pub(super) refresh: Option<Text>,
+    pub(super) retry: Option<Text>,
+    pub(super) expire: Option<Text>,
+    pub(super) minimum: Option<Text>,
+    pub(super) ttl: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHeartbeat {
+    pub(super) interval: Option<Text>,
+    pub(super) dead_after: Option<Text>,
+    pub(super) revive_after: Option<Text>,
+    pub(super) panic_threshold: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRole {
+    pub(super) min: Option<Text>,
+    #[serde(default)]
+    pub(super) records: Vec<RawRecord>,
+    #[serde(default)]
+    pub(super) fallback: Vec<RawRecord>,
+    pub(super) drain: Option<RawDrain>,
+}
+
+/// A record template (`records:`) or a fixed record (`fallback:`): one shape,
+/// so that `target:` in a template gets a hint rather than "unknown key".
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRecord {
+    pub(super) name: Text,
+    #[serde(rename = "type")]
+    pub(super) kind: Text,
+    pub(super) priority: Option<Text>,
+    pub(super) target: Option<Text>,
+    pub(super) address: Option<Text>,
+    pub(super) ttl: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDrain {
+    pub(super) until: Option<Text>,
+    pub(super) timeout: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSchedule {
+    pub(super) name: Text,
+    pub(super) cron: Text,
+    #[serde(rename = "for")]
+    pub(super) duration: Text,
+    pub(super) timezone: Option<Text>,
+    pub(super) want: Entries<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAutoscale {
+    pub(super) role: Text,
+    pub(super) metric: Text,
+    pub(super) target_per_host: Text,
+    #[serde(default)]
+    pub(super) borrow_from: Vec<Text>,
+    pub(super) give_back_to: Option<Text>,
+    pub(super) cooldown: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHost {
+    pub(super) name: Text,
+    pub(super) address: Option<Text>,
+    #[serde(default)]
+    pub(super) addresses: Vec<Text>,
+    #[serde(default)]
+    pub(super) roles: Vec<Text>,
+    pub(super) role: Option<Text>,
+    #[serde(rename = "static", default)]
+    pub(super) is_static: bool,
+    #[serde(default)]
+    pub(super) labels: Entries<Text>,
+}
+
+/// The text of a scalar: a string, number or boolean as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Text(pub(super) String);
+
+impl Text {
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+
+        impl Visitor<'_> for TextVisitor {
+            type Value = Text;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a single value (a string or a number)")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_owned()))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+        }
+
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+/// A mapping from names to values, in file order, repeated keys included.
+#[derive(Debug)]
+pub(super) struct Entries<V>(pub(super) Vec<(String, V)>);
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor<V>(std::marker::PhantomData<V>);
+
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for EntriesVisitor<V> {
+            type Value = Entries<V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping from names to values")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<V>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Text>()? {
+                    entries.push((key.0, map.next_value()?));
+                }
+                Ok(Entries(entries))
+            }
+        }
+
+        deserializer.deserialize_map(EntriesVisitor(std::marker::PhantomData))
+    }
+}
