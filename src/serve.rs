@@ -26,13 +26,22 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
     db: String,
     /// DNS address (UDP and TCP); repeat for more, e.g. `[::1]:5300`.
-    #[arg(long = "dns-listen", env = "MUSTER_DNS_LISTEN", value_delimiter = ',', default_value = "127.0.0.1:5300")]
+    #[arg(
+        long = "dns-listen",
+        env = "MUSTER_DNS_LISTEN",
+        value_delimiter = ',',
+        default_value = "127.0.0.1:5300"
+    )]
     dns_listen: Vec<SocketAddr>,
     /// UDP worker threads per DNS address (default: one per CPU).
     #[arg(long, env = "MUSTER_DNS_WORKERS")]
     dns_workers: Option<usize>,
     /// API address.
-    #[arg(long = "api-listen", env = "MUSTER_API_LISTEN", default_value = "127.0.0.1:8700")]
+    #[arg(
+        long = "api-listen",
+        env = "MUSTER_API_LISTEN",
+        default_value = "127.0.0.1:8700"
+    )]
     api_listen: SocketAddr,
 }
 
@@ -71,10 +80,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let dns = spawn_dns_server(&dns_config, keeper.shared(), cancel.clone())
         .await
         .context("starting DNS")?;
-    let notifier = spawn_notifier(keeper.shared(), keeper.subscribe(), NotifyConfig::default(), cancel.clone());
-    let (_, api) = spawn_api(args.api_listen, ApiState { zone: keeper.shared() }, cancel.clone())
-        .await
-        .with_context(|| format!("starting the API on {}", args.api_listen))?;
+    let notifier = spawn_notifier(
+        keeper.shared(),
+        keeper.subscribe(),
+        NotifyConfig::default(),
+        cancel.clone(),
+    );
+    let (_, api) = spawn_api(
+        args.api_listen,
+        ApiState {
+            zone: keeper.shared(),
+        },
+        cancel.clone(),
+    )
+    .await
+    .with_context(|| format!("starting the API on {}", args.api_listen))?;
 
     let mut hangup = signal(SignalKind::hangup())?;
     let mut terminate = signal(SignalKind::terminate())?;

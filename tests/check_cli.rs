@@ -30,7 +30,11 @@ fn every_shipped_policy_checks_clean() {
     let paths: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
     let (ok, stdout, stderr) = check(&paths);
     assert!(ok, "{stderr}");
-    assert_eq!(stdout.lines().filter(|l| l.contains(": ok")).count(), files.len(), "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains(": ok")).count(),
+        files.len(),
+        "{stdout}"
+    );
 }
 
 #[test]

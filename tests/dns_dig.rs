@@ -52,7 +52,11 @@ fn mx_answer_carries_every_target_address() {
             "5 smurf3.lists.example.test.",
         ]
     );
-    let mut glue: Vec<String> = out.additional.iter().map(|r| format!("{} {} {}", r.name, r.rtype, r.data)).collect();
+    let mut glue: Vec<String> = out
+        .additional
+        .iter()
+        .map(|r| format!("{} {} {}", r.name, r.rtype, r.data))
+        .collect();
     glue.sort();
     assert_eq!(
         glue,
@@ -74,7 +78,10 @@ fn answers_are_authoritative_and_never_recursive() {
     assert!(out.has_flag("aa"), "{}", out.raw);
     assert!(out.has_flag("rd"), "RD is copied: {}", out.raw);
     assert!(!out.has_flag("ra"), "{}", out.raw);
-    assert_eq!(out.answer_data("A"), vec!["192.0.2.11", "192.0.2.12", "192.0.2.13"]);
+    assert_eq!(
+        out.answer_data("A"),
+        vec!["192.0.2.11", "192.0.2.12", "192.0.2.13"]
+    );
 }
 
 #[test]
@@ -83,7 +90,9 @@ fn mixed_case_question_is_echoed_exactly() {
     let out = dig(m.dns, &["SmTp-OuT.LiStS.eXaMpLe.TeSt", "MX"]);
     assert_eq!(out.status, "NOERROR");
     assert!(
-        out.question.iter().any(|q| q.starts_with("SmTp-OuT.LiStS.eXaMpLe.TeSt.")),
+        out.question
+            .iter()
+            .any(|q| q.starts_with("SmTp-OuT.LiStS.eXaMpLe.TeSt.")),
         "question: {:?}",
         out.question
     );
@@ -110,7 +119,10 @@ fn nxdomain_carries_the_soa_at_the_negative_ttl() {
     assert!(out.answer.is_empty());
     assert_eq!(out.authority.len(), 1, "{}", out.raw);
     let soa = &out.authority[0];
-    assert_eq!((soa.name.as_str(), soa.rtype.as_str()), ("lists.example.test.", "SOA"));
+    assert_eq!(
+        (soa.name.as_str(), soa.rtype.as_str()),
+        ("lists.example.test.", "SOA")
+    );
     // RFC 2308 §3: min(SOA TTL 300, MINIMUM 60).
     assert_eq!(soa.ttl, 60);
     assert!(soa.data.ends_with(" 60"), "MINIMUM field: {}", soa.data);
@@ -156,16 +168,26 @@ fn big_answers_truncate_over_udp_and_complete_over_tcp() {
         ));
     }
     let m = Muster::start(&policy);
-    let udp = dig(m.dns, &["+noedns", "+ignore", "smtp-out.lists.example.test", "MX"]);
+    let udp = dig(
+        m.dns,
+        &["+noedns", "+ignore", "smtp-out.lists.example.test", "MX"],
+    );
     assert!(udp.has_flag("tc"), "{}", udp.raw);
     assert!(udp.answer.is_empty());
     // dig retries a truncated answer over TCP by itself.
     let retried = dig(m.dns, &["+noedns", "smtp-out.lists.example.test", "MX"]);
     assert!(!retried.has_flag("tc"));
     assert_eq!(retried.answer_data("MX").len(), 64);
-    assert_eq!(retried.additional.len(), 65, "glue for all 64 targets (one has AAAA too)");
+    assert_eq!(
+        retried.additional.len(),
+        65,
+        "glue for all 64 targets (one has AAAA too)"
+    );
     // With EDNS the cap is 1232 bytes: still too big for 64 MX records.
-    let edns = dig(m.dns, &["+bufsize=4096", "+ignore", "smtp-out.lists.example.test", "MX"]);
+    let edns = dig(
+        m.dns,
+        &["+bufsize=4096", "+ignore", "smtp-out.lists.example.test", "MX"],
+    );
     assert!(edns.has_flag("tc"));
     let tcp = dig(m.dns, &["+tcp", "smtp-out.lists.example.test", "MX"]);
     assert_eq!(tcp.answer_data("MX").len(), 64);
@@ -177,7 +199,15 @@ fn edns_payload_is_capped_at_1232() {
     let out = dig(m.dns, &["+bufsize=4096", "smtp-out.lists.example.test", "MX"]);
     let edns = out.edns.unwrap_or_default();
     assert!(edns.contains("udp: 1232"), "{edns}");
-    let bad_version = dig(m.dns, &["+edns=1", "+noednsnegotiation", "smtp-out.lists.example.test", "MX"]);
+    let bad_version = dig(
+        m.dns,
+        &[
+            "+edns=1",
+            "+noednsnegotiation",
+            "smtp-out.lists.example.test",
+            "MX",
+        ],
+    );
     assert_eq!(bad_version.status, "BADVERS", "{}", bad_version.raw);
 }
 
@@ -203,7 +233,13 @@ fn unknown_opcodes_get_notimp() {
 fn zone_transfers_are_refused_to_strangers() {
     let m = Muster::start(POLICY);
     let out = std::process::Command::new("dig")
-        .args([&format!("@{}", m.dns.ip()), "-p", &m.dns.port().to_string(), "lists.example.test", "AXFR"])
+        .args([
+            &format!("@{}", m.dns.ip()),
+            "-p",
+            &m.dns.port().to_string(),
+            "lists.example.test",
+            "AXFR",
+        ])
         .output()
         .expect("dig");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -217,16 +253,33 @@ fn zone_transfers_are_refused_to_strangers() {
 fn malformed_packets_never_stop_the_server() {
     let m = Muster::start(POLICY);
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    socket.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
-    let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05lists\x07example\x04test\x00\x00\x06\x00\x01";
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let query =
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05lists\x07example\x04test\x00\x00\x06\x00\x01";
     let mut garbage: Vec<Vec<u8>> = vec![vec![], vec![0xff; 3], vec![0; 12], vec![0xff; 512]];
     for cut in 0..query.len() {
         garbage.push(query[..cut].to_vec());
     }
     // A compression loop in the question, a label longer than 63, counts that lie.
     garbage.push(b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\x00\x01\x00\x01".to_vec());
-    garbage.push([&query[..12], &[64u8][..], &[b'a'; 64][..], b"\x00\x00\x01\x00\x01"].concat());
-    garbage.push([&b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\xff\xff"[..], &query[12..]].concat());
+    garbage.push(
+        [
+            &query[..12],
+            &[64u8][..],
+            &[b'a'; 64][..],
+            b"\x00\x00\x01\x00\x01",
+        ]
+        .concat(),
+    );
+    garbage.push(
+        [
+            &b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\xff\xff"[..],
+            &query[12..],
+        ]
+        .concat(),
+    );
     for packet in &garbage {
         socket.send_to(packet, m.dns).expect("send");
     }
@@ -251,7 +304,10 @@ fn serial_never_goes_backwards_across_restarts() {
     std::fs::write(m.policy_path(), POLICY.replace("192.0.2.13", "192.0.2.14")).expect("write");
     m.restart(false);
     let second = m.serial();
-    assert!(muster_dns::serial::is_newer(second, first), "{second} after {first}");
+    assert!(
+        muster_dns::serial::is_newer(second, first),
+        "{second} after {first}"
+    );
     assert_eq!(
         dig(m.dns, &["smurf3.lists.example.test", "A"]).answer_data("A"),
         vec!["192.0.2.14"]
@@ -262,7 +318,10 @@ fn serial_never_goes_backwards_across_restarts() {
 fn sighup_reloads_and_a_bad_policy_changes_nothing() {
     let m = Muster::start(POLICY);
     let first = m.serial();
-    m.reload(&POLICY.replace("  - { name: smurf3, address: 192.0.2.13, role: smtp-out, static: true }\n", ""));
+    m.reload(&POLICY.replace(
+        "  - { name: smurf3, address: 192.0.2.13, role: smtp-out, static: true }\n",
+        "",
+    ));
     let second = eventually(Duration::from_secs(5), "the new serial", || {
         let s = m.serial();
         (s != first).then_some(s)
@@ -276,7 +335,11 @@ fn sighup_reloads_and_a_bad_policy_changes_nothing() {
         m.log().contains("prority").then_some(())
     });
     assert_eq!(m.serial(), second, "a bad policy leaves the zone alone");
-    assert!(m.log().contains("policy.yaml:"), "the error names the file:\n{}", m.log());
+    assert!(
+        m.log().contains("policy.yaml:"),
+        "the error names the file:\n{}",
+        m.log()
+    );
 }
 
 #[test]
@@ -297,7 +360,10 @@ fn the_api_shows_the_zone_as_served() {
     let (status, body) = support::http_get(m.api, "/api/v1/zone");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("\"serial\":{}", m.serial())), "{body}");
-    assert!(body.contains("\"data\":\"5 smurf1.lists.example.test.\""), "{body}");
+    assert!(
+        body.contains("\"data\":\"5 smurf1.lists.example.test.\""),
+        "{body}"
+    );
     assert_eq!(support::http_get(m.api, "/healthz").0, 200);
     assert_eq!(support::http_get(m.api, "/readyz").0, 200);
     let (status, body) = support::http_get(m.api, "/api/v1/nope");

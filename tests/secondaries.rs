@@ -28,7 +28,9 @@ hosts:
 "#
     );
     for (name, addr) in members {
-        p.push_str(&format!("  - {{ name: {name}, address: {addr}, role: smtp-out, static: true }}\n"));
+        p.push_str(&format!(
+            "  - {{ name: {name}, address: {addr}, role: smtp-out, static: true }}\n"
+        ));
     }
     p
 }
@@ -36,7 +38,10 @@ hosts:
 fn follow_changes(start: fn(&str, u16, SocketAddr) -> Secondary, ip: &str) -> String {
     let port = support::free_port(ip);
     let target: SocketAddr = format!("{ip}:{port}").parse().expect("addr");
-    let m = Muster::start(&policy(target, &[("smurf1", "192.0.2.11"), ("smurf2", "192.0.2.12")]));
+    let m = Muster::start(&policy(
+        target,
+        &[("smurf1", "192.0.2.11"), ("smurf2", "192.0.2.12")],
+    ));
     let secondary = start(ip, port, m.dns);
 
     let first = eventually(Duration::from_secs(15), "the first transfer", || {
@@ -47,7 +52,11 @@ fn follow_changes(start: fn(&str, u16, SocketAddr) -> Secondary, ip: &str) -> St
     assert_eq!(out.answer_data("MX").len(), 3, "{}: {}", secondary.name, out.raw);
 
     for (round, members) in [
-        vec![("smurf1", "192.0.2.11"), ("smurf2", "192.0.2.12"), ("smurf3", "192.0.2.13")],
+        vec![
+            ("smurf1", "192.0.2.11"),
+            ("smurf2", "192.0.2.12"),
+            ("smurf3", "192.0.2.13"),
+        ],
         vec![("smurf3", "192.0.2.13")],
     ]
     .into_iter()

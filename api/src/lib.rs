@@ -64,7 +64,11 @@ async fn healthz() -> &'static str {
 async fn readyz(State(state): State<ApiState>) -> Response {
     // The snapshot exists from the start; ready means a zone is published.
     let serial = state.zone.load().serial();
-    (StatusCode::OK, Json(serde_json::json!({ "ready": true, "serial": serial }))).into_response()
+    (
+        StatusCode::OK,
+        Json(serde_json::json!({ "ready": true, "serial": serial })),
+    )
+        .into_response()
 }
 
 async fn zone(State(state): State<ApiState>) -> Json<ZoneView> {

@@ -72,7 +72,9 @@ impl ZoneKeeper {
             content: zone.to_zone_file(),
         };
         if previous.as_ref() != Some(&state) {
-            store.save_zone_state(&zone_name, &state, i64::from(unix_now())).await?;
+            store
+                .save_zone_state(&zone_name, &state, i64::from(unix_now()))
+                .await?;
         }
         info!(zone = %zone_name, serial = zone.serial(), "zone published");
         Ok(Self {

@@ -55,7 +55,10 @@ impl Store {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -74,7 +77,12 @@ impl Store {
     }
 
     /// Records that `zone` is now published as `state`.
-    pub async fn save_zone_state(&self, zone: &str, state: &ZoneState, now_unix: i64) -> Result<(), StoreError> {
+    pub async fn save_zone_state(
+        &self,
+        zone: &str,
+        state: &ZoneState,
+        now_unix: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO zone_state (zone, serial, content, updated_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (zone) DO UPDATE SET serial = excluded.serial,

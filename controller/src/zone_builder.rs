@@ -87,10 +87,7 @@ pub fn build_zone(policy: &Policy, members: &Membership, serial: u32) -> Result<
         }
         for fallback in &role.fallback {
             let data = match &fallback.data {
-                FixedData::Mx {
-                    preference,
-                    exchange,
-                } => RecordData::Mx {
+                FixedData::Mx { preference, exchange } => RecordData::Mx {
                     preference: *preference,
                     exchange: exchange.clone(),
                 },

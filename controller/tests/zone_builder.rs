@@ -66,9 +66,19 @@ fn members_publish_their_roles_records_and_every_host_its_own_address() {
         vec!["192.0.2.11", "192.0.2.12"]
     );
     // The web pool has a member, so its fallback address stays out.
-    assert_eq!(data(&zone, "www.lists.example.test.", RecordType::A), vec!["192.0.2.13"]);
-    for (host, addr) in [("smurf4", "192.0.2.14"), ("ns1", "192.0.2.53"), ("fallback", "192.0.2.20")] {
-        assert_eq!(data(&zone, &format!("{host}.lists.example.test."), RecordType::A), vec![addr]);
+    assert_eq!(
+        data(&zone, "www.lists.example.test.", RecordType::A),
+        vec!["192.0.2.13"]
+    );
+    for (host, addr) in [
+        ("smurf4", "192.0.2.14"),
+        ("ns1", "192.0.2.53"),
+        ("fallback", "192.0.2.20"),
+    ] {
+        assert_eq!(
+            data(&zone, &format!("{host}.lists.example.test."), RecordType::A),
+            vec![addr]
+        );
     }
     assert_eq!(
         data(&zone, "smurf2.lists.example.test.", RecordType::AAAA),
@@ -88,8 +98,14 @@ fn an_empty_pool_publishes_its_fallback_tier() {
         data(&zone, "smtp-out.lists.example.test.", RecordType::MX),
         vec!["20 fallback.lists.example.test."]
     );
-    assert_eq!(data(&zone, "www.lists.example.test.", RecordType::A), vec!["192.0.2.80"]);
-    assert!(zone.get(&name("smtp-out.lists.example.test."), RecordType::A).is_none());
+    assert_eq!(
+        data(&zone, "www.lists.example.test.", RecordType::A),
+        vec!["192.0.2.80"]
+    );
+    assert!(
+        zone.get(&name("smtp-out.lists.example.test."), RecordType::A)
+            .is_none()
+    );
 }
 
 #[test]

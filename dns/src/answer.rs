@@ -25,7 +25,7 @@ pub enum Outcome<'a> {
     /// Send the bytes written to `out`.
     Reply,
     /// A zone transfer request (AXFR or IXFR); the transport decides.
-    Transfer(Request<'a>),
+    Transfer(Box<Request<'a>>),
     /// Send nothing.
     Drop,
 }
@@ -73,7 +73,12 @@ pub fn respond<'a>(
         return Outcome::Reply;
     }
     if req.qtype == rtype::AXFR || req.qtype == rtype::IXFR {
-        return Outcome::Transfer(req);
+        // Only the apex names a zone; below it we serve no zone to transfer.
+        if apex_at != 0 {
+            write_error(out, &req, rcode::NOTAUTH, 0);
+            return Outcome::Reply;
+        }
+        return Outcome::Transfer(Box::new(req));
     }
 
     let limit = size_limit(&req, transport);
@@ -87,8 +92,8 @@ pub fn respond<'a>(
     });
     match (entry, found) {
         (_, Some(prepared)) => write_positive(out, &req, prepared, limit),
-        (Some(_), None) => write_negative(out, &req, snapshot, apex_at, rcode::NOERROR),
-        (None, _) => write_negative(out, &req, snapshot, apex_at, rcode::NXDOMAIN),
+        (Some(_), None) => write_negative(out, &req, snapshot, apex_at, rcode::NOERROR, limit),
+        (None, _) => write_negative(out, &req, snapshot, apex_at, rcode::NXDOMAIN, limit),
     }
     Outcome::Reply
 }
@@ -169,7 +174,21 @@ fn write_positive(out: &mut Vec<u8>, req: &Request<'_>, p: &Prepared, limit: usi
     write_opt(out, req, 0);
 }
 
-fn write_negative(out: &mut Vec<u8>, req: &Request<'_>, snapshot: &Snapshot, apex_at: usize, rcode: u8) {
+fn write_negative(
+    out: &mut Vec<u8>,
+    req: &Request<'_>,
+    snapshot: &Snapshot,
+    apex_at: usize,
+    rcode: u8,
+    limit: usize,
+) {
+    let fixed = HEADER_LEN + req.question_len() + if req.edns.is_some() { OPT_LEN } else { 0 };
+    // A long question plus an SOA with long names can pass 512 bytes.
+    if fixed + 2 + snapshot.negative_soa().len() > limit {
+        write_head(out, req, flags::AA | flags::TC, rcode, [0, 0, 0]);
+        write_opt(out, req, 0);
+        return;
+    }
     write_head(out, req, flags::AA, rcode, [0, 1, 0]);
     let pointer = 0xC000 | (HEADER_LEN + apex_at) as u16;
     out.extend_from_slice(&pointer.to_be_bytes());

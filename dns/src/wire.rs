@@ -46,6 +46,8 @@ pub mod rcode {
     pub const NOTIMP: u8 = 4;
     /// Refused.
     pub const REFUSED: u8 = 5;
+    /// Not authoritative for the zone (RFC 2136 §2.2; RFC 5936 §2.2.1).
+    pub const NOTAUTH: u8 = 9;
 }
 /// Record types used on the wire.
 pub mod rtype {
@@ -218,7 +220,9 @@ impl<'a> Request<'a> {
         };
         let count = |i: usize| u16::from_be_bytes([p[4 + 2 * i], p[5 + 2 * i]]);
         let (qd, an, ns, ar) = (count(0), count(1), count(2), count(3));
-        if qd != 1 || an != 0 {
+        // A query has no answers; NOTIFY (its SOA) and UPDATE (its
+        // prerequisites) may, and get NOTIMP rather than FORMERR.
+        if qd != 1 || (an != 0 && opcode == opcode::QUERY) {
             return Err(formerr);
         }
 
@@ -257,6 +261,10 @@ impl<'a> Request<'a> {
         let qtype = u16_at(p, at).ok_or(formerr)?;
         let qclass = u16_at(p, at + 2).ok_or(formerr)?;
         at += 4;
+
+        for _ in 0..an {
+            at = read_rr(p, at).ok_or(formerr)?.0;
+        }
 
         // Authority: only IXFR carries something we read (the client's SOA).
         let mut ixfr_serial = None;

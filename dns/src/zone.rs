@@ -95,20 +95,20 @@ pub enum ZoneError {
     #[error("{owner} is outside the zone {origin}")]
     OutOfZone {
         /// The offending owner.
-        owner: Name,
+        owner: String,
         /// The zone's origin.
-        origin: Name,
+        origin: String,
     },
     /// Names must be absolute (end in a dot).
     #[error("{0} is not an absolute name")]
-    NotAbsolute(Name),
+    NotAbsolute(String),
 }
 
 impl Zone {
     /// An empty zone (only its SOA) at `origin`.
     pub fn new(origin: &Name, serial: u32, soa: SoaFields) -> Result<Self, ZoneError> {
         if !origin.is_fqdn() {
-            return Err(ZoneError::NotAbsolute(origin.clone()));
+            return Err(ZoneError::NotAbsolute(origin.to_string()));
         }
         Ok(Self {
             origin: origin.to_lowercase(),
@@ -123,12 +123,12 @@ impl Zone {
     /// one set with different TTLs get the smallest (RFC 2181 §5.2).
     pub fn add(&mut self, owner: &Name, ttl: u32, data: RecordData) -> Result<(), ZoneError> {
         if !owner.is_fqdn() {
-            return Err(ZoneError::NotAbsolute(owner.clone()));
+            return Err(ZoneError::NotAbsolute(owner.to_string()));
         }
         if !self.origin.zone_of(owner) {
             return Err(ZoneError::OutOfZone {
-                owner: owner.clone(),
-                origin: self.origin.clone(),
+                owner: owner.to_string(),
+                origin: self.origin.to_string(),
             });
         }
         let key = (owner.to_lowercase(), data.record_type());

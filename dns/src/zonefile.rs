@@ -11,10 +11,7 @@ impl RecordData {
         match self {
             Self::A(ip) => ip.to_string(),
             Self::Aaaa(ip) => ip.to_string(),
-            Self::Mx {
-                preference,
-                exchange,
-            } => format!("{preference} {exchange}"),
+            Self::Mx { preference, exchange } => format!("{preference} {exchange}"),
             Self::Ns(name) => name.to_string(),
         }
     }

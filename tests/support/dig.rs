@@ -32,7 +32,12 @@ impl Dig {
     }
 
     pub fn answer_data(&self, rtype: &str) -> Vec<String> {
-        let mut v: Vec<String> = self.answer.iter().filter(|r| r.rtype == rtype).map(|r| r.data.clone()).collect();
+        let mut v: Vec<String> = self
+            .answer
+            .iter()
+            .filter(|r| r.rtype == rtype)
+            .map(|r| r.data.clone())
+            .collect();
         v.sort();
         v
     }

@@ -91,7 +91,10 @@ impl Muster {
             .arg("--policy")
             .arg(self.policy_path())
             .arg("--db")
-            .arg(format!("sqlite://{}", self.dir.path().join("muster.db").display()))
+            .arg(format!(
+                "sqlite://{}",
+                self.dir.path().join("muster.db").display()
+            ))
             .arg("--dns-listen")
             .arg(self.dns.to_string())
             .arg("--api-listen")
@@ -167,7 +170,10 @@ impl Drop for Muster {
 
 /// Sends a signal with kill(1).
 pub fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 /// The SOA serial a server gives for lists.example.test.
@@ -188,8 +194,14 @@ pub fn repo_path(rel: &str) -> PathBuf {
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("send");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     let status = response
@@ -197,6 +209,9 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("status line");
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
