@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use muster_api::{ApiState, spawn_api};
-use muster_controller::keeper::ZoneKeeper;
+use muster_controller::engine::{Engine, SharedObserved};
 use muster_controller::policy;
+use muster_controller::runner::{ControllerHandle, now_millis, spawn_controller};
 use muster_controller::store::Store;
 use muster_dns::notify::{NotifyConfig, spawn_notifier};
 use muster_dns::server::{DnsConfig, spawn_dns_server};
@@ -43,6 +44,15 @@ pub(crate) struct ServeArgs {
         default_value = "127.0.0.1:8700"
     )]
     api_listen: SocketAddr,
+    /// A token agents must present to report (repeat for several). With
+    /// none, heartbeats are refused.
+    #[arg(
+        long = "agent-token",
+        env = "MUSTER_AGENT_TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    agent_tokens: Vec<String>,
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
@@ -67,7 +77,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.db)
         .await
         .with_context(|| format!("opening {}", args.db))?;
-    let mut keeper = ZoneKeeper::start(policy, store).await?;
+    let observed = SharedObserved::default();
+    let engine = Engine::start(policy, store.clone(), observed.clone(), now_millis()).await?;
     let cancel = CancellationToken::new();
 
     let mut dns_config = DnsConfig {
@@ -77,30 +88,32 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(workers) = args.dns_workers {
         dns_config.udp_workers = workers;
     }
-    let dns = spawn_dns_server(&dns_config, keeper.shared(), cancel.clone())
+    let dns = spawn_dns_server(&dns_config, engine.shared(), cancel.clone())
         .await
         .context("starting DNS")?;
     let notifier = spawn_notifier(
-        keeper.shared(),
-        keeper.subscribe(),
+        engine.shared(),
+        engine.subscribe(),
         NotifyConfig::default(),
         cancel.clone(),
     );
-    let (_, api) = spawn_api(
-        args.api_listen,
-        ApiState {
-            zone: keeper.shared(),
-        },
-        cancel.clone(),
-    )
-    .await
-    .with_context(|| format!("starting the API on {}", args.api_listen))?;
+    let zone = engine.shared();
+    let (controller, controller_task) = spawn_controller(engine, observed, cancel.clone());
+    let state = ApiState {
+        zone,
+        controller: Some(controller.clone()),
+        store: Some(store),
+        agent_tokens: args.agent_tokens.clone(),
+    };
+    let (_, api) = spawn_api(args.api_listen, state, cancel.clone())
+        .await
+        .with_context(|| format!("starting the API on {}", args.api_listen))?;
 
     let mut hangup = signal(SignalKind::hangup())?;
     let mut terminate = signal(SignalKind::terminate())?;
     loop {
         tokio::select! {
-            _ = hangup.recv() => reload(&mut keeper, &args.policy).await,
+            _ = hangup.recv() => reload(&controller, &args.policy).await,
             _ = terminate.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
         }
@@ -108,13 +121,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     info!("shutting down");
     cancel.cancel();
     dns.join().await;
+    let _ = controller_task.await;
     let _ = notifier.await;
     let _ = api.await;
     Ok(())
 }
 
 /// Reloads the policy; a bad one is reported and the running one stays.
-async fn reload(keeper: &mut ZoneKeeper, path: &std::path::Path) {
+async fn reload(controller: &ControllerHandle, path: &std::path::Path) {
     info!(policy = %path.display(), "reloading policy");
     let policy = match policy::load_file(path) {
         Ok(p) => p,
@@ -123,9 +137,11 @@ async fn reload(keeper: &mut ZoneKeeper, path: &std::path::Path) {
             return;
         }
     };
-    match keeper.apply_policy(policy).await {
-        Ok(Some(serial)) => info!(serial, "policy applied"),
-        Ok(None) => info!("policy applied; zone unchanged"),
+    match controller.reload(policy).await {
+        Ok(report) => match report.serial {
+            Some(serial) => info!(serial, "policy applied"),
+            None => info!("policy applied; zone unchanged"),
+        },
         Err(e) => error!(error = %e, "policy not applied, keeping the one in force"),
     }
 }

@@ -1,8 +1,12 @@
 //! muster's HTTP API: the only crate that knows HTTP and JSON shapes.
 //!
-//! So far it serves what the DNS side can show: liveness, readiness and the
-//! zone as published. Every error is JSON `{"error": {"code", "message"}}`.
+//! Liveness and readiness, the zone as published, pools and the event log,
+//! and the agents' heartbeat. Every error is JSON
+//! `{"error": {"code", "message"}}`.
 
+mod agents;
+mod auth;
+mod farm;
 mod wire;
 
 use std::io;
@@ -13,12 +17,16 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use muster_controller::runner::ControllerHandle;
+use muster_controller::store::Store;
 use muster_dns::SharedSnapshot;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+pub use agents::{HeartbeatBody, HeartbeatReply, ProbeResult};
+pub use farm::{EventView, EventsQuery, MemberView, PoolView, PoolsView};
 pub use wire::{ApiError, ErrorBody, RecordView, ZoneView};
 
 /// What the handlers read.
@@ -26,6 +34,12 @@ pub use wire::{ApiError, ErrorBody, RecordView, ZoneView};
 pub struct ApiState {
     /// The zone being served.
     pub zone: SharedSnapshot,
+    /// The controller, when one runs.
+    pub controller: Option<ControllerHandle>,
+    /// The store, for the event log.
+    pub store: Option<Store>,
+    /// Tokens agents must present on the heartbeat endpoint.
+    pub agent_tokens: Vec<String>,
 }
 
 /// The router, for tests and for [`spawn_api`].
@@ -34,6 +48,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/zone", get(zone))
+        .route("/api/v1/pools", get(farm::pools))
+        .route("/api/v1/events", get(farm::events))
+        .route("/api/v1/agents/heartbeat", post(agents::heartbeat))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .fallback(not_found)
         .with_state(state)
 }

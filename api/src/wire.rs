@@ -83,6 +83,22 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The error for a body that is not the JSON expected: 400 for bad
+    /// syntax, 422 for the wrong shape (unknown fields included), 415 for
+    /// another content type.
+    pub fn from_json(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection as R;
+        let (status, code) = match &rejection {
+            R::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+            R::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "bad_json"),
+            R::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_content_type"),
+            _ => (StatusCode::BAD_REQUEST, "bad_request"),
+        };
+        Self::new(status, code, rejection.body_text())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(serde_json::json!({ "error": self.body }))).into_response()

@@ -2,7 +2,11 @@
 //! keeps serials across restarts, and (as they land) failure detection, the
 //! reconciler and the drain protocol.
 
-pub mod keeper;
+pub mod engine;
+pub mod farm;
+pub mod observed;
 pub mod policy;
+pub mod reconcile;
+pub mod runner;
 pub mod store;
 pub mod zone_builder;

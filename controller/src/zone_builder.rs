@@ -5,12 +5,26 @@ use std::net::IpAddr;
 
 use muster_dns::{RecordData, SoaFields, Zone, ZoneError};
 
-use crate::policy::{FixedData, Host, MemberRecord, Policy};
+use hickory_proto::rr::Name;
+
+use crate::policy::{FixedData, MemberRecord, Policy};
 
 /// Which hosts are published in each role right now: role -> host names.
 /// Hosts not listed (draining, dead, unassigned) publish only their own
 /// address records.
 pub type Membership = BTreeMap<String, Vec<String>>;
+
+/// Every host's addresses by host name: the inventory plus enrolled agents.
+pub type Addresses = BTreeMap<String, Vec<IpAddr>>;
+
+/// The addresses the policy's inventory gives.
+pub fn inventory_addresses(policy: &Policy) -> Addresses {
+    policy
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), h.addresses.clone()))
+        .collect()
+}
 
 /// The membership a policy starts with: every host in its `role:`.
 pub fn initial_membership(policy: &Policy) -> Membership {
@@ -31,7 +45,12 @@ pub fn initial_membership(policy: &Policy) -> Membership {
 /// carry no preference, so they are published only where the role's
 /// members publish no address of that type — an empty pool never means an
 /// empty answer.
-pub fn build_zone(policy: &Policy, members: &Membership, serial: u32) -> Result<Zone, ZoneError> {
+pub fn build_zone(
+    policy: &Policy,
+    addresses: &Addresses,
+    members: &Membership,
+    serial: u32,
+) -> Result<Zone, ZoneError> {
     let soa = SoaFields {
         mname: policy.soa.mname.clone(),
         rname: policy.soa.rname.clone(),
@@ -47,38 +66,42 @@ pub fn build_zone(policy: &Policy, members: &Membership, serial: u32) -> Result<
         zone.add(&policy.zone, policy.ttl, RecordData::Ns(ns.clone()))?;
     }
 
-    let hosts: BTreeMap<&str, &Host> = policy.hosts.iter().map(|h| (h.name.as_str(), h)).collect();
-    for host in &policy.hosts {
-        for &ip in &host.addresses {
-            zone.add(&host.fqdn, policy.ttl, address(ip))?;
+    let mut fqdns: BTreeMap<&str, Name> = BTreeMap::new();
+    for (name, ips) in addresses {
+        let fqdn = Name::from_ascii(name)
+            .and_then(|n| n.append_domain(&policy.zone))
+            .map_err(|_| ZoneError::NotAbsolute(name.clone()))?;
+        for &ip in ips {
+            zone.add(&fqdn, policy.ttl, address(ip))?;
         }
+        fqdns.insert(name, fqdn);
     }
 
     for (role_name, role) in &policy.roles {
-        let member_hosts: Vec<&Host> = members
+        let member_hosts: Vec<(&Name, &[IpAddr])> = members
             .get(role_name)
             .into_iter()
             .flatten()
-            .filter_map(|name| hosts.get(name.as_str()).copied())
+            .filter_map(|name| Some((fqdns.get(name.as_str())?, addresses.get(name)?.as_slice())))
             .collect();
         for template in &role.records {
-            for host in &member_hosts {
+            for &(fqdn, ips) in &member_hosts {
                 match template.kind {
                     MemberRecord::Mx { preference } => zone.add(
                         &template.owner,
                         template.ttl,
                         RecordData::Mx {
                             preference,
-                            exchange: host.fqdn.clone(),
+                            exchange: fqdn.clone(),
                         },
                     )?,
                     MemberRecord::A => {
-                        for ip in host.addresses.iter().filter(|ip| ip.is_ipv4()) {
+                        for ip in ips.iter().filter(|ip| ip.is_ipv4()) {
                             zone.add(&template.owner, template.ttl, address(*ip))?;
                         }
                     }
                     MemberRecord::Aaaa => {
-                        for ip in host.addresses.iter().filter(|ip| ip.is_ipv6()) {
+                        for ip in ips.iter().filter(|ip| ip.is_ipv6()) {
                             zone.add(&template.owner, template.ttl, address(*ip))?;
                         }
                     }

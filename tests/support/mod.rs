@@ -215,3 +215,104 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// A plain HTTP/1.1 request with an optional bearer token and JSON body;
+/// returns (status, body).
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        request.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A simulated agent: a thread posting heartbeats until stopped.
+pub struct SimAgent {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SimAgent {
+    /// Reports `name` at `address`, starting in `role`, every `every`, with
+    /// `queue_depth` 0 and passing probes; takes on whatever role the
+    /// controller assigns (as a real agent does once its hook ran).
+    pub fn start(
+        api: SocketAddr,
+        token: &str,
+        name: &str,
+        address: &str,
+        role: &str,
+        every: Duration,
+    ) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let (token, name, address) = (token.to_string(), name.to_string(), address.to_string());
+        let mut role = role.to_string();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let body = format!(
+                    r#"{{"name":"{name}","addresses":["{address}"],"role":"{role}","metrics":{{"queue_depth":0}},"probes":[{{"name":"smtp","ok":true}}]}}"#
+                );
+                let (_, reply) = http(api, "POST", "/api/v1/agents/heartbeat", Some(&token), Some(&body));
+                if let Some(assigned) = reply
+                    .split("\"role\":\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                {
+                    role = assigned.to_string();
+                }
+                std::thread::sleep(every);
+            }
+        });
+        Self {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops reporting (as if the box died).
+    pub fn kill(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SimAgent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -26,6 +26,8 @@ pub struct Policy {
     pub soa: Soa,
     /// Failure-detection timing (used by the controller).
     pub heartbeat: Heartbeat,
+    /// How fast automation may change the farm.
+    pub limits: Limits,
     /// Roles by name, in name order.
     pub roles: BTreeMap<String, Role>,
     /// The inventory: hosts known without an agent enrolling them.
@@ -68,6 +70,18 @@ pub struct Heartbeat {
     pub revive_after: u32,
     /// Percent of a pool going silent at once that triggers fail-static (default 50).
     pub panic_threshold_percent: u8,
+}
+
+/// Rate limits on automatic changes, so a wrong policy cannot swing the
+/// whole farm at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// At most this many drains start per reconcile (default 2).
+    pub moves_per_tick: u32,
+    /// At most this many hosts drain out of one role at once (default 1).
+    pub moves_per_role: u32,
+    /// A host is not moved again within this long (default 5 minutes).
+    pub host_cooldown: Duration,
 }
 
 /// A role: a job a host can hold and the records its members publish.
@@ -140,10 +154,21 @@ pub enum FixedData {
 /// How a member leaves a role.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Drain {
-    /// Wait until the agent reports the work done (`queue_empty`), or only for the timeout.
-    pub until_queue_empty: bool,
-    /// Give up waiting after this long.
+    /// What the drain waits for once the records' TTL has passed.
+    pub until: DrainUntil,
+    /// Give up waiting after this long (counted from the drain's start).
     pub timeout: Duration,
+}
+
+/// What a drain waits for after the TTL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DrainUntil {
+    /// Nothing: the role has no work in flight (the default).
+    Ttl,
+    /// The agent reporting `queue_depth` 0 (mail roles), or the timeout.
+    QueueEmpty,
+    /// The full timeout (work nobody can measure).
+    Timeout,
 }
 
 /// A host from the inventory.

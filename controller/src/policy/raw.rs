@@ -20,6 +20,7 @@ pub(super) struct RawPolicy {
     pub(super) nameservers: Option<Vec<Text>>,
     pub(super) soa: Option<RawSoa>,
     pub(super) heartbeat: Option<RawHeartbeat>,
+    pub(super) limits: Option<RawLimits>,
     pub(super) roles: Entries<RawRole>,
     #[serde(default)]
     pub(super) schedules: Vec<RawSchedule>,
@@ -50,6 +51,14 @@ pub(super) struct RawHeartbeat {
     pub(super) dead_after: Option<Text>,
     pub(super) revive_after: Option<Text>,
     pub(super) panic_threshold: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub(super) moves_per_tick: Option<Text>,
+    pub(super) moves_per_role: Option<Text>,
+    pub(super) host_cooldown: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

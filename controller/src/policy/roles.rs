@@ -10,7 +10,7 @@ use hickory_proto::rr::Name;
 use super::locate::YamlPath;
 use super::raw::{Entries, RawDrain, RawRecord, RawRole};
 use super::validate::{Checker, Ctx};
-use super::{Drain, FallbackRecord, FixedData, MemberRecord, RecordTemplate, Role, values};
+use super::{Drain, DrainUntil, FallbackRecord, FixedData, MemberRecord, RecordTemplate, Role, values};
 
 /// How long a member may take to drain when the policy does not say.
 const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(600);
@@ -219,14 +219,17 @@ fn priority(c: &mut Checker, at: &YamlPath, raw: &RawRecord) -> Option<u16> {
 
 fn drain(c: &mut Checker, at: &YamlPath, raw: &RawDrain) -> Drain {
     let until = |text: &str| match text.trim() {
-        "queue_empty" => Ok(true),
-        "timeout" => Ok(false),
+        "queue_empty" => Ok(DrainUntil::QueueEmpty),
+        "timeout" => Ok(DrainUntil::Timeout),
+        "ttl" => Ok(DrainUntil::Ttl),
         other => Err(format!(
-            "\"{other}\" is not known; expected queue_empty or timeout"
+            "\"{other}\" is not known; expected queue_empty, timeout or ttl"
         )),
     };
     Drain {
-        until_queue_empty: c.field(at, "until", raw.until.as_ref(), until).unwrap_or(false),
+        until: c
+            .field(at, "until", raw.until.as_ref(), until)
+            .unwrap_or(DrainUntil::Ttl),
         timeout: c
             .field(at, "timeout", raw.timeout.as_ref(), values::duration)
             .unwrap_or(DEFAULT_DRAIN_TIMEOUT),

@@ -12,8 +12,8 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 
 use super::locate::{Spot, YamlPath};
-use super::raw::{RawHeartbeat, RawPolicy, RawSoa, Text};
-use super::{Heartbeat, Policy, Soa, automation, inventory, roles, values};
+use super::raw::{RawHeartbeat, RawLimits, RawPolicy, RawSoa, Text};
+use super::{Heartbeat, Limits, Policy, Soa, automation, inventory, roles, values};
 
 /// Problems found so far, each with what it points at.
 pub(super) type Found = Vec<(Spot, String)>;
@@ -50,6 +50,7 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<Policy, Found> {
     let nameservers = nameservers(&mut c, &ctx, raw.nameservers.as_deref());
     let soa = soa(&mut c, &ctx, &nameservers, &raw.soa.unwrap_or_default());
     let heartbeat = heartbeat(&mut c, &raw.heartbeat.unwrap_or_default());
+    let limits = limits(&mut c, &raw.limits.unwrap_or_default());
     let secondaries = c.each(&top.key("secondaries"), &raw.secondaries, values::secondary);
     c.unique(&top.key("secondaries"), &secondaries, |addr| {
         format!("secondary {addr} is listed twice")
@@ -59,6 +60,7 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<Policy, Found> {
         nameservers,
         soa,
         heartbeat,
+        limits,
         roles: roles::roles(&mut c, &ctx, raw.roles),
         hosts: inventory::hosts(&mut c, &ctx, raw.hosts),
         secondaries: secondaries.into_iter().map(|(_, addr)| addr).collect(),
@@ -252,6 +254,22 @@ fn heartbeat(c: &mut Checker, raw: &RawHeartbeat) -> Heartbeat {
                 values::percent,
             )
             .unwrap_or(50),
+    }
+}
+
+fn limits(c: &mut Checker, raw: &RawLimits) -> Limits {
+    let at = YamlPath::root().key("limits");
+    let count = |text: &str| values::integer(text, 1, 10_000).map(|n| n as u32);
+    Limits {
+        moves_per_tick: c
+            .field(&at, "moves_per_tick", raw.moves_per_tick.as_ref(), count)
+            .unwrap_or(2),
+        moves_per_role: c
+            .field(&at, "moves_per_role", raw.moves_per_role.as_ref(), count)
+            .unwrap_or(1),
+        host_cooldown: c
+            .field(&at, "host_cooldown", raw.host_cooldown.as_ref(), values::duration)
+            .unwrap_or(Duration::from_secs(300)),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 
 use super::{load, name, with_head};
-use crate::policy::{FixedData, MemberRecord};
+use crate::policy::{DrainUntil, FixedData, MemberRecord};
 
 #[test]
 fn defaults_fill_in_a_minimal_policy() {
@@ -32,7 +32,7 @@ fn defaults_fill_in_a_minimal_policy() {
     );
     let spare = &policy.roles["spare"];
     assert_eq!((spare.min, spare.records.len(), spare.fallback.len()), (0, 0, 0));
-    assert!(!spare.drain.until_queue_empty);
+    assert_eq!(spare.drain.until, DrainUntil::Ttl);
     assert_eq!(spare.drain.timeout, Duration::from_secs(600));
     assert!(policy.hosts.is_empty() && policy.secondaries.is_empty());
 }
@@ -89,7 +89,7 @@ fn names_follow_one_rule() {
         })
         .collect();
     assert_eq!(exchanges, ["fallback.lists.example.test.", "mx.example.net."]);
-    assert!(role.drain.until_queue_empty);
+    assert_eq!(role.drain.until, DrainUntil::QueueEmpty);
     assert_eq!(role.drain.timeout, Duration::from_secs(90));
 }
 

@@ -191,7 +191,7 @@ fn fallback_records_and_drain_are_checked() {
             "9:64 target is only for MX records; an A record takes an address",
             "9:77 priority is only for MX records",
             "10:70 address is not used by MX records",
-            "11:21 until: \"forever\" is not known; expected queue_empty or timeout",
+            "11:21 until: \"forever\" is not known; expected queue_empty, timeout or ttl",
             "11:39 timeout: \"10 minutes\" is not a duration",
         ],
     );

@@ -1,0 +1,116 @@
+//! `POST /api/v1/agents/heartbeat`: agents report, the controller instructs.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use muster_controller::observed::Report;
+use muster_controller::runner::{Heartbeat, HeartbeatError, now_millis};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::bearer_matches;
+use crate::{ApiError, ApiState};
+
+/// A heartbeat as agents send it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatBody {
+    /// The host's name.
+    pub name: String,
+    /// Its addresses.
+    #[serde(default)]
+    pub addresses: Vec<IpAddr>,
+    /// The role it holds now.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Probe results for its role.
+    #[serde(default)]
+    pub probes: Vec<ProbeResult>,
+    /// Metrics (`queue_depth`, `load1`, …).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    /// The last role-change hook, when it failed.
+    #[serde(default)]
+    pub hook_failure: Option<String>,
+}
+
+/// One probe's outcome.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeResult {
+    /// The probe's name.
+    pub name: String,
+    /// Passed?
+    pub ok: bool,
+    /// Why not.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The controller's answer.
+#[derive(Debug, Serialize)]
+pub struct HeartbeatReply {
+    /// The role assigned.
+    pub role: Option<String>,
+    /// The assignment's state.
+    pub state: &'static str,
+    /// Report again after this many milliseconds.
+    pub interval_ms: u64,
+}
+
+pub(crate) async fn heartbeat(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Json<HeartbeatBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<HeartbeatReply>, ApiError> {
+    if !bearer_matches(&headers, &state.agent_tokens) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid agent token is required (Authorization: Bearer …)",
+        ));
+    }
+    let Json(body) = body.map_err(ApiError::from_json)?;
+    let Some(controller) = &state.controller else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "no controller",
+        ));
+    };
+    let report = Report {
+        role: body.role,
+        probe_failures: body
+            .probes
+            .iter()
+            .filter(|p| !p.ok)
+            .map(|p| format!("{}: {}", p.name, p.reason.as_deref().unwrap_or("failed")))
+            .collect(),
+        metrics: body.metrics,
+        hook_failure: body.hook_failure,
+    };
+    let heartbeat = Heartbeat {
+        name: body.name,
+        addresses: body.addresses,
+        report,
+    };
+    match controller.heartbeat(heartbeat, now_millis()) {
+        Ok(i) => Ok(Json(HeartbeatReply {
+            role: i.role,
+            state: i.state,
+            interval_ms: u64::try_from(i.interval.as_millis()).unwrap_or(u64::MAX),
+        })),
+        Err(e @ HeartbeatError::BadName(_)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_name",
+            e.to_string(),
+        )),
+        Err(e @ HeartbeatError::Busy) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            e.to_string(),
+        )),
+    }
+}

@@ -1,0 +1,450 @@
+//! The executor around the pure reconciler: the one writer of the farm and
+//! the zone.
+//!
+//! Each tick it plans, applies the steps to a copy of the farm, works out
+//! who is published, builds the zone, and commits assignments, events and
+//! the zone's serial to the store in one transaction — and only then swaps
+//! the new snapshot in. When the store is unreachable nothing is applied:
+//! DNS keeps serving the last snapshot and the next tick tries again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use muster_dns::{PublishError, SharedSnapshot, Zone, ZoneError, ZonePublisher, serial};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
+use crate::observed::Observed;
+use crate::policy::Policy;
+use crate::reconcile::{self, Step, Wanted};
+use crate::store::{Commit, Store, StoreError, ZoneState};
+use crate::zone_builder::{Addresses, Membership, build_zone};
+
+/// Why a tick or a start could not complete. What was in force stays.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The policy produced an impossible zone.
+    #[error("building the zone: {0}")]
+    Zone(#[from] ZoneError),
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The publisher refused the zone.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+/// Heartbeat observations, shared with the API's heartbeat path. Locked
+/// only for short, synchronous work; never across an await.
+pub type SharedObserved = Arc<Mutex<Observed>>;
+
+/// The serial for `candidate` given what the store last published: the same
+/// serial when the content is unchanged, otherwise the next one (RFC 1982),
+/// preferring the clock so serials read as Unix times.
+pub fn choose_serial(previous: Option<&ZoneState>, candidate: &Zone, now_unix: u32) -> u32 {
+    match previous {
+        None => now_unix.max(1),
+        Some(prev) => {
+            let mut same = candidate.clone();
+            same.set_serial(prev.serial);
+            if same.to_zone_file() == prev.content {
+                prev.serial
+            } else {
+                serial::next(prev.serial, now_unix)
+            }
+        }
+    }
+}
+
+/// What a tick did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Steps applied.
+    pub steps: usize,
+    /// The serial published, when the zone changed.
+    pub serial: Option<u32>,
+}
+
+/// The controller's state and its one writer.
+pub struct Engine {
+    policy: Policy,
+    farm: Farm,
+    observed: SharedObserved,
+    store: Store,
+    publisher: ZonePublisher,
+    membership: Membership,
+}
+
+fn unix_secs(now: Millis) -> u32 {
+    u32::try_from(now / 1000).unwrap_or(u32::MAX)
+}
+
+/// The farm's hosts and addresses as the zone builder wants them.
+fn addresses(farm: &Farm) -> Addresses {
+    farm.hosts
+        .values()
+        .map(|h| (h.name.clone(), h.addresses.clone()))
+        .collect()
+}
+
+/// Merges the policy's inventory into `farm`: inventory hosts take the
+/// policy's addresses, roles and flags; new ones start in their `role:`;
+/// static hosts no longer in the policy leave (agents stay: they enrolled
+/// themselves and leave through the API). Returns the names of hosts added,
+/// changed or removed.
+fn merge_inventory(policy: &Policy, farm: &mut Farm, now: Millis) -> Vec<String> {
+    let mut changed = Vec::new();
+    let listed: BTreeSet<&str> = policy.hosts.iter().map(|h| h.name.as_str()).collect();
+    let gone: Vec<String> = farm
+        .hosts
+        .values()
+        .filter(|h| h.is_static && !listed.contains(h.name.as_str()))
+        .map(|h| h.name.clone())
+        .collect();
+    for name in gone {
+        farm.hosts.remove(&name);
+        farm.assignments.remove(&name);
+        changed.push(name);
+    }
+    for host in &policy.hosts {
+        let existing = farm.hosts.get(&host.name);
+        let record = HostRecord {
+            name: host.name.clone(),
+            addresses: host.addresses.clone(),
+            eligible: host.eligible.clone(),
+            labels: host.labels.clone(),
+            is_static: host.is_static,
+            pinned: existing.is_some_and(|h| h.pinned),
+            cordoned: existing.is_some_and(|h| h.cordoned),
+            dead: existing.is_some_and(|h| h.dead) && !host.is_static,
+            token_hash: existing.and_then(|h| h.token_hash.clone()),
+        };
+        if existing != Some(&record) {
+            changed.push(host.name.clone());
+            farm.hosts.insert(host.name.clone(), record);
+        }
+        if !farm.assignments.contains_key(&host.name) {
+            farm.assignments
+                .insert(host.name.clone(), Assignment::active(host.role.clone(), now));
+            if !changed.contains(&host.name) {
+                changed.push(host.name.clone());
+            }
+        }
+        // A static host is never moved automatically: the policy's role is its role.
+        if host.is_static
+            && let Some(a) = farm.assignments.get_mut(&host.name)
+            && a.role != host.role
+        {
+            *a = Assignment::active(host.role.clone(), now);
+            if !changed.contains(&host.name) {
+                changed.push(host.name.clone());
+            }
+        }
+    }
+    changed
+}
+
+impl Engine {
+    /// Loads the farm from the store, merges the policy's inventory, gives
+    /// every agent `dead_after` to report (fail static across restarts) and
+    /// publishes the zone.
+    pub async fn start(
+        policy: Policy,
+        store: Store,
+        observed: SharedObserved,
+        now: Millis,
+    ) -> Result<Self, EngineError> {
+        let mut farm = store.load_farm().await?;
+        let changed = merge_inventory(&policy, &mut farm, now);
+        {
+            let mut obs = observed.lock().unwrap_or_else(PoisonError::into_inner);
+            for host in farm.hosts.values().filter(|h| !h.dead) {
+                obs.assume_alive(&host.name, now);
+            }
+        }
+        let membership = {
+            let obs = observed.lock().unwrap_or_else(PoisonError::into_inner);
+            reconcile::membership(&policy, &farm, &obs)
+        };
+        let zone_name = policy.zone.to_string();
+        let mut zone = build_zone(&policy, &addresses(&farm), &membership, 0)?;
+        let previous = store.zone_state(&zone_name).await?;
+        zone.set_serial(choose_serial(previous.as_ref(), &zone, unix_secs(now)));
+        let state = ZoneState {
+            serial: zone.serial(),
+            content: zone.to_zone_file(),
+        };
+        let hosts: Vec<&HostRecord> = changed.iter().filter_map(|n| farm.hosts.get(n)).collect();
+        let assignments: Vec<(&str, &Assignment)> = changed
+            .iter()
+            .filter_map(|n| farm.assignments.get(n).map(|a| (n.as_str(), a)))
+            .collect();
+        store
+            .commit(&Commit {
+                upsert_hosts: hosts,
+                remove_hosts: changed
+                    .iter()
+                    .filter(|n| !farm.hosts.contains_key(*n))
+                    .map(String::as_str)
+                    .collect(),
+                assignments,
+                panic: None,
+                events: &[],
+                zone: (previous.as_ref() != Some(&state)).then_some((zone_name.as_str(), &state)),
+            })
+            .await?;
+        info!(zone = %zone_name, serial = zone.serial(), hosts = farm.hosts.len(), "zone published");
+        Ok(Self {
+            policy,
+            farm,
+            observed,
+            store,
+            publisher: ZonePublisher::new(zone),
+            membership,
+        })
+    }
+
+    /// The snapshot handle DNS servers read.
+    pub fn shared(&self) -> SharedSnapshot {
+        self.publisher.shared()
+    }
+
+    /// Told of every new serial.
+    pub fn subscribe(&self) -> watch::Receiver<u32> {
+        self.publisher.subscribe()
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The farm as last committed.
+    pub fn farm(&self) -> &Farm {
+        &self.farm
+    }
+
+    /// Who is published now.
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// One reconcile: plan, apply, commit, publish. `wanted` comes from the
+    /// policy (and later from schedules and load rules).
+    pub async fn tick(&mut self, now: Millis) -> Result<TickReport, EngineError> {
+        let wanted: Wanted = reconcile::wanted_from_policy(&self.policy);
+        let mut farm = self.farm.clone();
+        let (steps, mut events, membership) = {
+            let obs = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
+            let steps = reconcile::plan(&self.policy, &farm, &obs, &wanted, now);
+            let events: Vec<Event> = steps
+                .iter()
+                .map(|s| reconcile::apply(&mut farm, s, now))
+                .collect();
+            let membership = reconcile::membership(&self.policy, &farm, &obs);
+            (steps, events, membership)
+        };
+        events.extend(publication_events(&self.membership, &membership, &steps, now));
+        self.commit_and_publish(farm, membership, events, steps.len(), now)
+            .await
+    }
+
+    /// Applies an operator's or an enrolment's change to the farm through
+    /// the same commit path as a tick.
+    pub async fn change(
+        &mut self,
+        now: Millis,
+        edit: impl FnOnce(&mut Farm) -> Vec<Event>,
+    ) -> Result<TickReport, EngineError> {
+        let mut farm = self.farm.clone();
+        let mut events = edit(&mut farm);
+        let membership = {
+            let obs = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
+            reconcile::membership(&self.policy, &farm, &obs)
+        };
+        events.extend(publication_events(&self.membership, &membership, &[], now));
+        let count = events.len();
+        self.commit_and_publish(farm, membership, events, count, now)
+            .await
+    }
+
+    /// Puts a new policy in force; on error nothing changes.
+    pub async fn apply_policy(&mut self, policy: Policy, now: Millis) -> Result<TickReport, EngineError> {
+        let old = std::mem::replace(&mut self.policy, policy.clone());
+        let merged = self
+            .change(now, |farm| {
+                merge_inventory(&policy, farm, now);
+                Vec::new()
+            })
+            .await;
+        match merged {
+            Ok(report) => Ok(report),
+            Err(e) => {
+                self.policy = old;
+                Err(e)
+            }
+        }
+    }
+
+    async fn commit_and_publish(
+        &mut self,
+        farm: Farm,
+        membership: Membership,
+        mut events: Vec<Event>,
+        steps: usize,
+        now: Millis,
+    ) -> Result<TickReport, EngineError> {
+        let current = self.publisher.current();
+        let mut zone = build_zone(&self.policy, &addresses(&farm), &membership, current.serial())?;
+        let zone_changed = !zone.same_content(current.zone());
+        if zone_changed {
+            zone.set_serial(serial::next(current.serial(), unix_secs(now)));
+        }
+        if events.is_empty() && !zone_changed && farm == self.farm {
+            if zone.secondaries() != current.zone().secondaries() {
+                self.publisher.publish(zone)?;
+            }
+            return Ok(TickReport::default());
+        }
+        for event in &mut events {
+            event.serial = Some(zone.serial());
+        }
+        let changed_hosts: Vec<&HostRecord> = farm
+            .hosts
+            .values()
+            .filter(|h| self.farm.hosts.get(&h.name) != Some(*h))
+            .collect();
+        let removed: Vec<&str> = self
+            .farm
+            .hosts
+            .keys()
+            .filter(|n| !farm.hosts.contains_key(*n))
+            .map(String::as_str)
+            .collect();
+        let assignments: Vec<(&str, &Assignment)> = farm
+            .assignments
+            .iter()
+            .filter(|(n, a)| self.farm.assignments.get(*n) != Some(*a))
+            .map(|(n, a)| (n.as_str(), a))
+            .collect();
+        let zone_name = zone.origin().to_string();
+        let state = ZoneState {
+            serial: zone.serial(),
+            content: zone.to_zone_file(),
+        };
+        self.store
+            .commit(&Commit {
+                upsert_hosts: changed_hosts,
+                remove_hosts: removed,
+                assignments,
+                panic: (farm.panic != self.farm.panic).then_some(farm.panic),
+                events: &events,
+                zone: zone_changed.then_some((zone_name.as_str(), &state)),
+            })
+            .await?;
+        for e in &events {
+            info!(
+                kind = %e.kind,
+                host = e.host.as_deref().unwrap_or("-"),
+                from = e.from_role.as_deref().unwrap_or("-"),
+                to = e.to_role.as_deref().unwrap_or("-"),
+                actor = %e.actor,
+                reason = %e.reason,
+                serial = zone.serial(),
+                "change"
+            );
+            if e.kind == "panic" {
+                warn!(reason = %e.reason, "fail-static: keeping the last good set published");
+            }
+        }
+        let serial = zone.serial();
+        if zone_changed || zone.secondaries() != current.zone().secondaries() {
+            self.publisher.publish(zone)?;
+        }
+        self.farm = farm;
+        self.membership = membership;
+        Ok(TickReport {
+            steps,
+            serial: zone_changed.then_some(serial),
+        })
+    }
+}
+
+/// Publish and unpublish events from the change in membership, each with
+/// the reason of the step that caused it when there is one.
+fn publication_events(before: &Membership, after: &Membership, steps: &[Step], now: Millis) -> Vec<Event> {
+    let pairs = |m: &Membership| -> BTreeSet<(String, String)> {
+        m.iter()
+            .flat_map(|(role, hosts)| hosts.iter().map(move |h| (h.clone(), role.clone())))
+            .collect()
+    };
+    let (old, new) = (pairs(before), pairs(after));
+    let cause: BTreeMap<&str, (&str, String)> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::MarkDead { host, reason } => Some((
+                host.as_str(),
+                (reconcile::FAILURE_DETECTOR, format!("dead: {reason}")),
+            )),
+            Step::Revive { host } => {
+                Some((host.as_str(), (reconcile::FAILURE_DETECTOR, "revived".to_owned())))
+            }
+            Step::Assign {
+                host, actor, reason, ..
+            }
+            | Step::StartDrain {
+                host, actor, reason, ..
+            } => Some((host.as_str(), (actor.as_str(), reason.clone()))),
+            Step::FinishDrain { host, reason, .. } => {
+                Some((host.as_str(), (reconcile::RECONCILER, reason.clone())))
+            }
+            Step::EnterPanic { .. } | Step::LeavePanic => None,
+        })
+        .collect();
+    let event = |kind: &str, host: &str, role: &str| {
+        let (actor, reason) = cause
+            .get(host)
+            .cloned()
+            .unwrap_or((reconcile::RECONCILER, "role in place".to_owned()));
+        Event {
+            at: now,
+            kind: kind.to_owned(),
+            host: Some(host.to_owned()),
+            from_role: (kind == "unpublish").then(|| role.to_owned()),
+            to_role: (kind == "publish").then(|| role.to_owned()),
+            actor: actor.to_owned(),
+            reason,
+            serial: None,
+        }
+    };
+    let mut events: Vec<Event> = old
+        .difference(&new)
+        .map(|(h, r)| event("unpublish", h, r))
+        .collect();
+    events.extend(new.difference(&old).map(|(h, r)| event("publish", h, r)));
+    events
+}
+
+/// The state a host's assignment shows to agents and operators.
+pub fn assignment_state(host: &HostRecord, assignment: Option<&Assignment>) -> &'static str {
+    match (host, assignment) {
+        (h, _) if h.cordoned => "cordoned",
+        (h, _) if h.dead => "dead",
+        (h, _) if h.pinned => "pinned",
+        (
+            _,
+            Some(Assignment {
+                phase: Phase::Draining { .. },
+                ..
+            }),
+        ) => "draining",
+        (_, Some(Assignment { role: Some(_), .. })) => "active",
+        _ => "unassigned",
+    }
+}

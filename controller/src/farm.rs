@@ -1,0 +1,116 @@
+//! The farm as the controller knows it: hosts and their assignments.
+//!
+//! These are domain types: no SQL, no JSON. The store persists them, the
+//! reconciler reads them, the executor changes them by applying steps.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Milliseconds since the Unix epoch. Pure code takes time as this value.
+pub type Millis = i64;
+
+/// One box of the farm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostRecord {
+    /// Short name, one DNS label (`smurf7`).
+    pub name: String,
+    /// Its addresses, as last reported or configured.
+    pub addresses: Vec<IpAddr>,
+    /// Roles it may hold; empty means any.
+    pub eligible: Vec<String>,
+    /// Free-form labels.
+    pub labels: BTreeMap<String, String>,
+    /// No agent; always healthy; never moved automatically.
+    pub is_static: bool,
+    /// An operator fixed its role: automation never moves it.
+    pub pinned: bool,
+    /// An operator took it out of automation and out of DNS.
+    pub cordoned: bool,
+    /// The failure detector declared it dead (persisted so a restart keeps it
+    /// out of DNS until it earns its way back).
+    pub dead: bool,
+    /// Hash of its agent token, when it enrolled with one.
+    pub token_hash: Option<String>,
+}
+
+/// Where a host is in its role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Serving its role (published when alive).
+    Active,
+    /// Unpublished, finishing its role's work before moving to `to`
+    /// (`None`: leaving the role for no other).
+    Draining {
+        /// The role it will hold next.
+        to: Option<String>,
+        /// When the drain started (when it left DNS).
+        started: Millis,
+        /// Who asked (schedule, rule, operator token name, `reconciler`).
+        actor: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A host's assignment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    /// The role held, if any.
+    pub role: Option<String>,
+    /// Active or draining.
+    pub phase: Phase,
+    /// When role or phase last changed.
+    pub since: Millis,
+    /// When the host last changed role (for the per-host cooldown).
+    pub last_moved: Option<Millis>,
+}
+
+impl Assignment {
+    /// A host holding `role` from `now`, not yet moved.
+    pub fn active(role: Option<String>, now: Millis) -> Self {
+        Self {
+            role,
+            phase: Phase::Active,
+            since: now,
+            last_moved: None,
+        }
+    }
+
+    /// True while draining.
+    pub fn is_draining(&self) -> bool {
+        matches!(self.phase, Phase::Draining { .. })
+    }
+}
+
+/// The state the store keeps and the reconciler reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Farm {
+    /// Hosts by name.
+    pub hosts: BTreeMap<String, HostRecord>,
+    /// Assignments by host name; every host has one.
+    pub assignments: BTreeMap<String, Assignment>,
+    /// Fail-static is in force (persisted: a restart in panic stays in panic).
+    pub panic: bool,
+}
+
+/// What happened, for the event log. Every change carries one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// When.
+    pub at: Millis,
+    /// What kind of change (`publish`, `unpublish`, `drain-start`, `drain-end`,
+    /// `move`, `death`, `revival`, `panic`, `panic-end`, `enrol`).
+    pub kind: String,
+    /// The host concerned, if one.
+    pub host: Option<String>,
+    /// Role before.
+    pub from_role: Option<String>,
+    /// Role after.
+    pub to_role: Option<String>,
+    /// Who: `failure-detector`, a schedule or rule name, an operator token name.
+    pub actor: String,
+    /// Why, for people.
+    pub reason: String,
+    /// The zone serial this change was published under (set at commit).
+    pub serial: Option<u32>,
+}

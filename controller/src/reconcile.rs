@@ -1,0 +1,582 @@
+//! The reconciler: a pure function from (policy, farm, observations, wanted
+//! counts, now) to the steps that bring the farm where the rules say.
+//!
+//! It does no I/O and is not told why it runs. The executor applies the
+//! steps with [`apply`], records their events and republishes the zone;
+//! planning again right after yields nothing (tested).
+//!
+//! The rules, in the order they are decided:
+//! 1. **Fail static**: when more than the panic threshold of a pool (or of
+//!    all agents) went silent at once — at least two hosts — nothing is
+//!    declared dead and nothing moves until heartbeats return.
+//! 2. **Liveness**: a host silent for `dead_after`, or failing its probes,
+//!    is dead; a dead host revives after `revive_after` good heartbeats.
+//! 3. **Drains finish** once the records' TTL has passed and the role's
+//!    work is done (`queue_depth` 0) or the drain timed out; only then does
+//!    the host change role (drain before move).
+//! 4. **Counts**: a role below its wanted count takes hosts — unassigned
+//!    ones first, then from roles above their own wanted count — within the
+//!    per-tick and per-role caps, never static, pinned, cordoned, dead,
+//!    ineligible or cooling-down hosts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
+use crate::observed::{Observation, Observed};
+use crate::policy::{DrainUntil, Policy};
+use crate::zone_builder::Membership;
+
+/// How many hosts each role should have now. Schedules and load rules only
+/// change this input.
+pub type Wanted = BTreeMap<String, u32>;
+
+/// The actor recorded for the failure detector's decisions.
+pub const FAILURE_DETECTOR: &str = "failure-detector";
+/// The actor recorded for the reconciler's own decisions.
+pub const RECONCILER: &str = "reconciler";
+
+/// One change to the farm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The host stops counting as alive and leaves DNS.
+    MarkDead {
+        /// Host name.
+        host: String,
+        /// Why (silence, failing probe).
+        reason: String,
+    },
+    /// The host earned its way back.
+    Revive {
+        /// Host name.
+        host: String,
+    },
+    /// Too many hosts went silent at once: suspect ourselves, freeze.
+    EnterPanic {
+        /// What was seen.
+        reason: String,
+    },
+    /// Heartbeats are back: normal rules resume.
+    LeavePanic,
+    /// An unassigned host takes a role (nothing to drain).
+    Assign {
+        /// Host name.
+        host: String,
+        /// The role it takes.
+        role: String,
+        /// Who decided.
+        actor: String,
+        /// Why.
+        reason: String,
+    },
+    /// The host leaves DNS for `from` and starts draining towards `to`.
+    StartDrain {
+        /// Host name.
+        host: String,
+        /// The role it leaves.
+        from: String,
+        /// The role it will take.
+        to: Option<String>,
+        /// Who decided.
+        actor: String,
+        /// Why.
+        reason: String,
+    },
+    /// The drain is over: the host changes role.
+    FinishDrain {
+        /// Host name.
+        host: String,
+        /// The role it left.
+        from: String,
+        /// The role it takes.
+        to: Option<String>,
+        /// What ended the drain.
+        reason: String,
+    },
+}
+
+/// Each role's `min`: what is wanted when no schedule or rule says more.
+pub fn wanted_from_policy(policy: &Policy) -> Wanted {
+    policy
+        .roles
+        .iter()
+        .map(|(name, role)| (name.clone(), role.min))
+        .collect()
+}
+
+/// How a host looks to the failure detector at `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Health {
+    Fresh,
+    Silent,
+    Failing(String),
+}
+
+fn health(obs: Option<&Observation>, now: Millis, dead_after: Millis) -> Health {
+    match obs {
+        None => Health::Silent,
+        Some(o) if now - o.last_heartbeat > dead_after => Health::Silent,
+        Some(o) if !o.healthy() => {
+            let mut reasons = o.report.probe_failures.clone();
+            reasons.extend(
+                o.report
+                    .hook_failure
+                    .iter()
+                    .map(|h| format!("role change failed: {h}")),
+            );
+            Health::Failing(reasons.join("; "))
+        }
+        Some(_) => Health::Fresh,
+    }
+}
+
+fn millis(d: std::time::Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Plans the steps for `now`.
+pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, now: Millis) -> Vec<Step> {
+    let dead_after = millis(policy.heartbeat.dead_after);
+    let mut steps = Vec::new();
+
+    // 1. Fail static.
+    let silent: BTreeSet<&str> = farm
+        .hosts
+        .values()
+        .filter(|h| !h.is_static && !h.dead && !h.cordoned)
+        .filter(|h| health(observed.get(&h.name), now, dead_after) == Health::Silent)
+        .map(|h| h.name.as_str())
+        .collect();
+    let alarm = panic_reason(policy, farm, &silent);
+    match (&alarm, farm.panic) {
+        (Some(reason), false) => {
+            steps.push(Step::EnterPanic {
+                reason: reason.clone(),
+            });
+            return steps;
+        }
+        (Some(_), true) => return steps,
+        (None, true) => steps.push(Step::LeavePanic),
+        (None, false) => {}
+    }
+
+    // 2. Liveness.
+    let mut alive: BTreeSet<&str> = BTreeSet::new();
+    for host in farm.hosts.values() {
+        if host.is_static {
+            alive.insert(&host.name);
+            continue;
+        }
+        let obs = observed.get(&host.name);
+        match (host.dead, health(obs, now, dead_after)) {
+            (false, Health::Silent) => steps.push(Step::MarkDead {
+                host: host.name.clone(),
+                reason: match obs {
+                    None => "never reported".to_owned(),
+                    Some(o) => format!(
+                        "no heartbeat for {:.1}s",
+                        (now - o.last_heartbeat) as f64 / 1000.0
+                    ),
+                },
+            }),
+            (false, Health::Failing(reason)) => steps.push(Step::MarkDead {
+                host: host.name.clone(),
+                reason,
+            }),
+            (false, Health::Fresh) => {
+                alive.insert(&host.name);
+            }
+            (true, Health::Fresh) => {
+                let streak = obs.map_or(0, |o| o.good_streak);
+                if streak >= policy.heartbeat.revive_after {
+                    steps.push(Step::Revive {
+                        host: host.name.clone(),
+                    });
+                    alive.insert(&host.name);
+                }
+            }
+            (true, _) => {}
+        }
+    }
+
+    // 3. Drains that are over.
+    for (name, assignment) in &farm.assignments {
+        if let (Some(from), Phase::Draining { to, started, .. }) = (&assignment.role, &assignment.phase)
+            && let Some(reason) = drain_over(
+                policy,
+                from,
+                *started,
+                observed.get(name),
+                alive.contains(name.as_str()),
+                now,
+            )
+        {
+            steps.push(Step::FinishDrain {
+                host: name.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                reason,
+            });
+        }
+    }
+
+    // 4. Counts.
+    steps.extend(fill_roles(policy, farm, observed, wanted, &alive, now));
+    steps
+}
+
+/// Why fail-static should be in force, if it should.
+fn panic_reason(policy: &Policy, farm: &Farm, silent: &BTreeSet<&str>) -> Option<String> {
+    if silent.len() < 2 {
+        return None;
+    }
+    let threshold = u64::from(policy.heartbeat.panic_threshold_percent);
+    let over = |count: usize, total: usize| total > 0 && (count as u64) * 100 > threshold * total as u64;
+    let agents: Vec<&HostRecord> = farm
+        .hosts
+        .values()
+        .filter(|h| !h.is_static && !h.dead && !h.cordoned)
+        .collect();
+    if over(silent.len(), agents.len()) {
+        return Some(format!(
+            "{} of {} agents went silent at once",
+            silent.len(),
+            agents.len()
+        ));
+    }
+    for role in policy.roles.keys() {
+        let pool: Vec<&&HostRecord> = agents
+            .iter()
+            .filter(|h| farm.assignments.get(&h.name).and_then(|a| a.role.as_ref()) == Some(role))
+            .collect();
+        let quiet = pool.iter().filter(|h| silent.contains(h.name.as_str())).count();
+        if quiet >= 2 && over(quiet, pool.len()) {
+            return Some(format!(
+                "{quiet} of {} hosts in {role} went silent at once",
+                pool.len()
+            ));
+        }
+    }
+    None
+}
+
+/// The reason a drain from `from` started at `started` is over, if it is.
+fn drain_over(
+    policy: &Policy,
+    from: &str,
+    started: Millis,
+    obs: Option<&Observation>,
+    alive: bool,
+    now: Millis,
+) -> Option<String> {
+    let elapsed = now - started;
+    let Some(role) = policy.roles.get(from) else {
+        return Some(format!("role {from} is no longer in the policy"));
+    };
+    let ttl = role.records.iter().map(|r| r.ttl).max().unwrap_or(policy.ttl);
+    if elapsed < i64::from(ttl) * 1000 {
+        return None;
+    }
+    let timed_out = elapsed >= millis(role.drain.timeout);
+    match role.drain.until {
+        DrainUntil::Ttl => Some("records' TTL passed".to_owned()),
+        DrainUntil::QueueEmpty if obs.and_then(Observation::queue_depth) == Some(0.0) && alive => {
+            Some("queue empty".to_owned())
+        }
+        DrainUntil::QueueEmpty if !alive => Some("host is dead; nothing left to wait for".to_owned()),
+        DrainUntil::QueueEmpty | DrainUntil::Timeout if timed_out => Some(format!(
+            "drain timeout ({}s) reached",
+            role.drain.timeout.as_secs()
+        )),
+        DrainUntil::QueueEmpty | DrainUntil::Timeout => None,
+    }
+}
+
+/// Moves hosts into roles below their wanted count.
+fn fill_roles(
+    policy: &Policy,
+    farm: &Farm,
+    observed: &Observed,
+    wanted: &Wanted,
+    alive: &BTreeSet<&str>,
+    now: Millis,
+) -> Vec<Step> {
+    let want = |role: &str| {
+        wanted
+            .get(role)
+            .copied()
+            .unwrap_or(0)
+            .max(policy.roles.get(role).map_or(0, |r| r.min))
+    };
+    // Serving members plus hosts already draining towards the role.
+    let mut count: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut outgoing: BTreeMap<&str, u32> = BTreeMap::new();
+    for (name, a) in &farm.assignments {
+        let Some(host) = farm.hosts.get(name) else {
+            continue;
+        };
+        match (&a.role, &a.phase) {
+            (Some(role), Phase::Active) if alive.contains(name.as_str()) && !host.cordoned => {
+                *count.entry(role).or_default() += 1;
+            }
+            (from, Phase::Draining { to, .. }) => {
+                if let Some(to) = to {
+                    *count.entry(to).or_default() += 1;
+                }
+                if let Some(from) = from {
+                    *outgoing.entry(from).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let cooldown = millis(policy.limits.host_cooldown);
+    let mut budget = policy.limits.moves_per_tick;
+    let mut chosen: BTreeSet<&str> = BTreeSet::new();
+    let mut steps = Vec::new();
+    for role in policy.roles.keys() {
+        while count.get(role.as_str()).copied().unwrap_or(0) < want(role) && budget > 0 {
+            let donor = farm
+                .hosts
+                .values()
+                .filter(|h| !h.is_static && !h.pinned && !h.cordoned && alive.contains(h.name.as_str()))
+                .filter(|h| !chosen.contains(h.name.as_str()))
+                .filter(|h| h.eligible.is_empty() || h.eligible.iter().any(|e| e == role))
+                .filter_map(|h| farm.assignments.get(&h.name).map(|a| (h, a)))
+                .filter(|(_, a)| a.phase == Phase::Active && a.role.as_deref() != Some(role.as_str()))
+                .filter(|(_, a)| a.last_moved.is_none_or(|t| now - t >= cooldown))
+                .filter(|(_, a)| match a.role.as_deref() {
+                    None => true,
+                    Some(from) => {
+                        count.get(from).copied().unwrap_or(0) > want(from)
+                            && outgoing.get(from).copied().unwrap_or(0) < policy.limits.moves_per_role
+                    }
+                })
+                .min_by(|(ha, aa), (hb, ab)| {
+                    donor_rank(aa, ha, &count, &want, observed)
+                        .total_cmp_with(&donor_rank(ab, hb, &count, &want, observed))
+                });
+            let Some((host, assignment)) = donor else { break };
+            chosen.insert(&host.name);
+            budget -= 1;
+            *count.entry(role).or_default() += 1;
+            let reason = format!("{role} below its wanted count of {}", want(role));
+            match &assignment.role {
+                None => steps.push(Step::Assign {
+                    host: host.name.clone(),
+                    role: role.clone(),
+                    actor: RECONCILER.to_owned(),
+                    reason,
+                }),
+                Some(from) => {
+                    if let Some(c) = count.get_mut(from.as_str()) {
+                        *c -= 1;
+                    }
+                    *outgoing.entry(from).or_default() += 1;
+                    steps.push(Step::StartDrain {
+                        host: host.name.clone(),
+                        from: from.clone(),
+                        to: Some(role.clone()),
+                        actor: RECONCILER.to_owned(),
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// Donor preference: unassigned first, then the role with the largest
+/// surplus, then the least loaded, then by name (stable tie-break).
+struct DonorRank<'a> {
+    assigned: bool,
+    surplus: i64,
+    load: f64,
+    name: &'a str,
+}
+
+impl DonorRank<'_> {
+    fn total_cmp_with(&self, other: &Self) -> std::cmp::Ordering {
+        self.assigned
+            .cmp(&other.assigned)
+            .then(other.surplus.cmp(&self.surplus))
+            .then(self.load.total_cmp(&other.load))
+            .then(self.name.cmp(other.name))
+    }
+}
+
+fn donor_rank<'a>(
+    a: &Assignment,
+    h: &'a HostRecord,
+    count: &BTreeMap<&str, u32>,
+    want: &impl Fn(&str) -> u32,
+    observed: &Observed,
+) -> DonorRank<'a> {
+    let surplus = a.role.as_deref().map_or(0, |r| {
+        i64::from(count.get(r).copied().unwrap_or(0)) - i64::from(want(r))
+    });
+    DonorRank {
+        assigned: a.role.is_some(),
+        surplus,
+        load: observed
+            .get(&h.name)
+            .and_then(Observation::queue_depth)
+            .unwrap_or(0.0),
+        name: &h.name,
+    }
+}
+
+/// Applies one step to `farm` at `now` and returns its event (serial unset).
+pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
+    let role_of = |farm: &Farm, host: &str| farm.assignments.get(host).and_then(|a| a.role.clone());
+    let event = |kind: &str,
+                 host: Option<&str>,
+                 from: Option<String>,
+                 to: Option<String>,
+                 actor: &str,
+                 reason: &str| Event {
+        at: now,
+        kind: kind.to_owned(),
+        host: host.map(str::to_owned),
+        from_role: from,
+        to_role: to,
+        actor: actor.to_owned(),
+        reason: reason.to_owned(),
+        serial: None,
+    };
+    match step {
+        Step::MarkDead { host, reason } => {
+            if let Some(h) = farm.hosts.get_mut(host) {
+                h.dead = true;
+            }
+            let role = role_of(farm, host);
+            event("death", Some(host), role.clone(), role, FAILURE_DETECTOR, reason)
+        }
+        Step::Revive { host } => {
+            if let Some(h) = farm.hosts.get_mut(host) {
+                h.dead = false;
+            }
+            let role = role_of(farm, host);
+            event(
+                "revival",
+                Some(host),
+                role.clone(),
+                role,
+                FAILURE_DETECTOR,
+                "enough good heartbeats in a row",
+            )
+        }
+        Step::EnterPanic { reason } => {
+            farm.panic = true;
+            event(
+                "panic",
+                None,
+                None,
+                None,
+                FAILURE_DETECTOR,
+                &format!("{reason}; keeping the last good set published"),
+            )
+        }
+        Step::LeavePanic => {
+            farm.panic = false;
+            event(
+                "panic-end",
+                None,
+                None,
+                None,
+                FAILURE_DETECTOR,
+                "heartbeats are back",
+            )
+        }
+        Step::Assign {
+            host,
+            role,
+            actor,
+            reason,
+        } => {
+            farm.assignments.insert(
+                host.clone(),
+                Assignment {
+                    role: Some(role.clone()),
+                    phase: Phase::Active,
+                    since: now,
+                    last_moved: Some(now),
+                },
+            );
+            event("assign", Some(host), None, Some(role.clone()), actor, reason)
+        }
+        Step::StartDrain {
+            host,
+            from,
+            to,
+            actor,
+            reason,
+        } => {
+            if let Some(a) = farm.assignments.get_mut(host) {
+                a.phase = Phase::Draining {
+                    to: to.clone(),
+                    started: now,
+                    actor: actor.clone(),
+                    reason: reason.clone(),
+                };
+                a.since = now;
+            }
+            event(
+                "drain-start",
+                Some(host),
+                Some(from.clone()),
+                to.clone(),
+                actor,
+                reason,
+            )
+        }
+        Step::FinishDrain {
+            host,
+            from,
+            to,
+            reason,
+        } => {
+            let actor = match farm.assignments.get(host).map(|a| &a.phase) {
+                Some(Phase::Draining { actor, .. }) => actor.clone(),
+                _ => RECONCILER.to_owned(),
+            };
+            farm.assignments.insert(
+                host.clone(),
+                Assignment {
+                    role: to.clone(),
+                    phase: Phase::Active,
+                    since: now,
+                    last_moved: Some(now),
+                },
+            );
+            event("move", Some(host), Some(from.clone()), to.clone(), &actor, reason)
+        }
+    }
+}
+
+/// Who is published in each role: active, not cordoned, and either static
+/// or alive with the role in place (an agent that reports another role is
+/// still switching and stays out of DNS).
+pub fn membership(policy: &Policy, farm: &Farm, observed: &Observed) -> Membership {
+    let mut members = Membership::new();
+    for (name, a) in &farm.assignments {
+        let (Some(role), Phase::Active) = (&a.role, &a.phase) else {
+            continue;
+        };
+        let Some(host) = farm.hosts.get(name) else {
+            continue;
+        };
+        if host.cordoned || !policy.roles.contains_key(role) {
+            continue;
+        }
+        let in_place = observed
+            .get(name)
+            .and_then(|o| o.report.role.as_ref())
+            .is_none_or(|reported| reported == role);
+        if host.is_static || (!host.dead && in_place) {
+            members.entry(role.clone()).or_default().push(name.clone());
+        }
+    }
+    members
+}

@@ -1,0 +1,277 @@
+//! Runs the engine: a tick every heartbeat interval, commands from the API
+//! in between, backoff while the store is away. The API talks to it only
+//! through a [`ControllerHandle`].
+
+use std::net::IpAddr;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::engine::{Engine, SharedObserved, TickReport, assignment_state};
+use crate::farm::{Assignment, Event, Farm, HostRecord, Millis};
+use crate::observed::Report;
+use crate::policy::Policy;
+use crate::zone_builder::Membership;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// What readers (the API, heartbeat replies) see of the controller: a
+/// consistent copy, swapped after every committed change.
+#[derive(Clone, Debug)]
+pub struct ControllerView {
+    /// The farm as committed.
+    pub farm: Farm,
+    /// Who is published.
+    pub membership: Membership,
+    /// The policy in force.
+    pub policy: Arc<Policy>,
+}
+
+/// A heartbeat from an agent, in domain terms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heartbeat {
+    /// The host's name (one DNS label).
+    pub name: String,
+    /// Its addresses.
+    pub addresses: Vec<IpAddr>,
+    /// What it reports.
+    pub report: Report,
+}
+
+/// What the controller tells an agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instructions {
+    /// The role assigned (`None`: none yet).
+    pub role: Option<String>,
+    /// `active`, `draining`, `dead`, `cordoned`, `pinned`, `unassigned`.
+    pub state: &'static str,
+    /// How often to report.
+    pub interval: Duration,
+}
+
+/// Why a heartbeat was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HeartbeatError {
+    /// The name cannot be a DNS label.
+    #[error("host name {0:?} must be one DNS label: a-z, 0-9 and '-', at most 63 characters")]
+    BadName(String),
+    /// The controller is shutting down or overloaded.
+    #[error("the controller is busy; retry")]
+    Busy,
+}
+
+enum Command {
+    Enrol {
+        name: String,
+        addresses: Vec<IpAddr>,
+    },
+    Reload {
+        policy: Box<Policy>,
+        reply: oneshot::Sender<Result<TickReport, String>>,
+    },
+}
+
+/// The API's way into the controller.
+#[derive(Clone)]
+pub struct ControllerHandle {
+    observed: SharedObserved,
+    view: Arc<ArcSwap<ControllerView>>,
+    commands: mpsc::Sender<Command>,
+}
+
+fn valid_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl ControllerHandle {
+    /// The current view.
+    pub fn view(&self) -> Arc<ControllerView> {
+        self.view.load_full()
+    }
+
+    /// Takes a heartbeat: records it in memory (no store write) and answers
+    /// with the host's assignment. An unknown host is enrolled.
+    pub fn heartbeat(&self, hb: Heartbeat, now: Millis) -> Result<Instructions, HeartbeatError> {
+        if !valid_label(&hb.name) {
+            return Err(HeartbeatError::BadName(hb.name));
+        }
+        let view = self.view.load();
+        let dead_after = i64::try_from(view.policy.heartbeat.dead_after.as_millis()).unwrap_or(i64::MAX);
+        let interval = view.policy.heartbeat.interval;
+        let known = view.farm.hosts.get(&hb.name);
+        let needs_enrol = match known {
+            None => true,
+            Some(h) => !h.is_static && !hb.addresses.is_empty() && h.addresses != hb.addresses,
+        };
+        if needs_enrol {
+            self.commands
+                .try_send(Command::Enrol {
+                    name: hb.name.clone(),
+                    addresses: hb.addresses.clone(),
+                })
+                .map_err(|_| HeartbeatError::Busy)?;
+        }
+        self.observed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(&hb.name, hb.report, now, dead_after);
+        let assignment = view.farm.assignments.get(&hb.name);
+        Ok(Instructions {
+            role: assignment.and_then(|a| a.role.clone()),
+            state: known.map_or("unassigned", |h| assignment_state(h, assignment)),
+            interval,
+        })
+    }
+
+    /// Puts `policy` in force; returns what changed or why not.
+    pub async fn reload(&self, policy: Policy) -> Result<TickReport, String> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Reload {
+                policy: Box::new(policy),
+                reply,
+            })
+            .await
+            .map_err(|_| "the controller is not running".to_owned())?;
+        answer.await.map_err(|_| "the controller stopped".to_owned())?
+    }
+}
+
+/// Starts the engine's loop; returns the handle and the task.
+pub fn spawn_controller(
+    engine: Engine,
+    observed: SharedObserved,
+    cancel: CancellationToken,
+) -> (ControllerHandle, tokio::task::JoinHandle<()>) {
+    let view = Arc::new(ArcSwap::from_pointee(view_of(&engine)));
+    let (commands, receiver) = mpsc::channel(1024);
+    let handle = ControllerHandle {
+        observed,
+        view: Arc::clone(&view),
+        commands,
+    };
+    let task = tokio::spawn(run(engine, receiver, view, cancel));
+    (handle, task)
+}
+
+fn view_of(engine: &Engine) -> ControllerView {
+    ControllerView {
+        farm: engine.farm().clone(),
+        membership: engine.membership().clone(),
+        policy: Arc::new(engine.policy().clone()),
+    }
+}
+
+async fn run(
+    mut engine: Engine,
+    mut commands: mpsc::Receiver<Command>,
+    view: Arc<ArcSwap<ControllerView>>,
+    cancel: CancellationToken,
+) {
+    let mut failures = 0u32;
+    loop {
+        let interval = engine.policy().heartbeat.interval.min(Duration::from_secs(1));
+        // Back off while the store is away: DNS keeps the last snapshot.
+        let wait = interval * 2u32.saturating_pow(failures.min(5));
+        let changed = tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(wait) => match engine.tick(now_millis()).await {
+                Ok(report) => {
+                    if failures > 0 {
+                        info!("store reachable again; reconciling");
+                    }
+                    failures = 0;
+                    report.steps > 0 || report.serial.is_some()
+                }
+                Err(e) => {
+                    failures += 1;
+                    warn!(error = %e, retry_in = ?(interval * 2u32.saturating_pow(failures.min(5))), "reconcile failed; DNS keeps the last snapshot");
+                    false
+                }
+            },
+            Some(command) = commands.recv() => handle(&mut engine, command).await,
+        };
+        if changed {
+            view.store(Arc::new(view_of(&engine)));
+        }
+    }
+}
+
+async fn handle(engine: &mut Engine, command: Command) -> bool {
+    let now = now_millis();
+    match command {
+        Command::Enrol { name, addresses } => {
+            let result = engine
+                .change(now, |farm| enrol(farm, &name, addresses, now))
+                .await;
+            match result {
+                Ok(_) => true,
+                Err(e) => {
+                    warn!(host = %name, error = %e, "enrolment not recorded; the agent will retry");
+                    false
+                }
+            }
+        }
+        Command::Reload { policy, reply } => {
+            let result = engine.apply_policy(*policy, now).await.map_err(|e| e.to_string());
+            let ok = result.is_ok();
+            let _ = reply.send(result);
+            ok
+        }
+    }
+}
+
+/// Adds `name` to the farm (or updates its addresses); returns the event.
+fn enrol(farm: &mut Farm, name: &str, addresses: Vec<std::net::IpAddr>, now: Millis) -> Vec<Event> {
+    let (kind, reason) = match farm.hosts.get_mut(name) {
+        Some(host) if host.addresses == addresses => return Vec::new(),
+        Some(host) => {
+            host.addresses = addresses;
+            ("addresses", "the agent reported new addresses")
+        }
+        None => {
+            farm.hosts.insert(
+                name.to_owned(),
+                HostRecord {
+                    name: name.to_owned(),
+                    addresses,
+                    eligible: Vec::new(),
+                    labels: Default::default(),
+                    is_static: false,
+                    pinned: false,
+                    cordoned: false,
+                    dead: false,
+                    token_hash: None,
+                },
+            );
+            farm.assignments
+                .insert(name.to_owned(), Assignment::active(None, now));
+            ("enrol", "first heartbeat from an unknown host")
+        }
+    };
+    vec![Event {
+        at: now,
+        kind: kind.to_owned(),
+        host: Some(name.to_owned()),
+        from_role: None,
+        to_role: None,
+        actor: "agent".to_owned(),
+        reason: reason.to_owned(),
+        serial: None,
+    }]
+}

@@ -1,0 +1,550 @@
+//! The store battery: every case runs against SQLite (a temp file) and
+//! PostgreSQL (a fresh database on `$MUSTER_TEST_POSTGRES_URL`, or on a
+//! throwaway server this test binary starts; see `support/postgres.rs`).
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use muster_controller::farm::{Assignment, Event, Farm, HostRecord, Phase};
+use muster_controller::store::{Commit, EventFilter, Store, StoreError, ZoneState};
+
+store_battery!(
+    open_twice,
+    hosts_and_assignments_round_trip,
+    upsert_replaces,
+    commit_is_atomic,
+    events_filter,
+    panic_flag_round_trip,
+    zone_state_round_trip,
+    remove_host_removes_its_assignment,
+    reopened_store_sees_everything,
+);
+
+// ---- fixtures ----
+
+fn host(name: &str) -> HostRecord {
+    HostRecord {
+        name: name.to_owned(),
+        addresses: vec!["192.0.2.11".parse().expect("ip")],
+        eligible: Vec::new(),
+        labels: BTreeMap::new(),
+        is_static: false,
+        pinned: false,
+        cordoned: false,
+        dead: false,
+        token_hash: None,
+    }
+}
+
+/// A host with every field away from its default.
+fn full_host(name: &str) -> HostRecord {
+    HostRecord {
+        name: name.to_owned(),
+        addresses: vec![
+            "192.0.2.12".parse().expect("ip"),
+            "2001:db8::12".parse().expect("ip"),
+        ],
+        eligible: vec!["smtp-out".to_owned(), "web".to_owned()],
+        labels: BTreeMap::from([
+            ("rack".to_owned(), "b2".to_owned()),
+            ("note".to_owned(), "quotes \" and ünïcode".to_owned()),
+        ]),
+        is_static: true,
+        pinned: true,
+        cordoned: true,
+        dead: true,
+        token_hash: Some("sha256:abcd".to_owned()),
+    }
+}
+
+fn draining(to: Option<&str>) -> Assignment {
+    Assignment {
+        role: Some("smtp-out".to_owned()),
+        phase: Phase::Draining {
+            to: to.map(str::to_owned),
+            started: 1_700_000_000_123,
+            actor: "morning-bulge".to_owned(),
+            reason: "schedule wants 3 in smtp-out".to_owned(),
+        },
+        since: 1_700_000_000_123,
+        last_moved: Some(1_699_999_000_000),
+    }
+}
+
+fn event(at: i64, kind: &str, host: Option<&str>) -> Event {
+    Event {
+        at,
+        kind: kind.to_owned(),
+        host: host.map(str::to_owned),
+        from_role: Some("web".to_owned()),
+        to_role: None,
+        actor: "failure-detector".to_owned(),
+        reason: "no heartbeat for 3s".to_owned(),
+        serial: Some(7),
+    }
+}
+
+fn zone(serial: u32) -> ZoneState {
+    ZoneState {
+        serial,
+        content: format!("lists.example.test. 30 IN SOA ns1 hostmaster {serial} 1 1 1 1\n"),
+    }
+}
+
+async fn open(url: &str) -> Store {
+    Store::open(url)
+        .await
+        .unwrap_or_else(|e| panic!("open {url}: {e}"))
+}
+
+async fn all_events(store: &Store) -> Vec<Event> {
+    let events = store.events(&EventFilter::default()).await.expect("events");
+    events.into_iter().map(|e| e.event).collect()
+}
+
+/// A farm with one host of each shape, committed with two events and a zone.
+struct Seed {
+    hosts: Vec<HostRecord>,
+    assignments: Vec<(String, Assignment)>,
+    events: Vec<Event>,
+}
+
+impl Seed {
+    fn new() -> Self {
+        Self {
+            hosts: vec![host("smurf1"), full_host("smurf2"), host("smurf3"), host("bare")],
+            assignments: vec![
+                (
+                    "smurf1".to_owned(),
+                    Assignment::active(Some("web".to_owned()), 1_000),
+                ),
+                ("smurf2".to_owned(), draining(Some("bounce"))),
+                ("smurf3".to_owned(), draining(None)),
+            ],
+            events: vec![
+                event(1_000, "publish", Some("smurf1")),
+                event(2_000, "drain-start", Some("smurf2")),
+            ],
+        }
+    }
+
+    fn commit(&self) -> Commit<'_> {
+        Commit {
+            upsert_hosts: self.hosts.iter().collect(),
+            assignments: self.assignments.iter().map(|(h, a)| (h.as_str(), a)).collect(),
+            events: &self.events,
+            ..Commit::default()
+        }
+    }
+
+    /// What `load_farm` should return after `commit`.
+    fn farm(&self) -> Farm {
+        let mut farm = Farm::default();
+        for h in &self.hosts {
+            farm.hosts.insert(h.name.clone(), h.clone());
+            farm.assignments
+                .insert(h.name.clone(), Assignment::active(None, 0));
+        }
+        for (h, a) in &self.assignments {
+            farm.assignments.insert(h.clone(), a.clone());
+        }
+        farm
+    }
+}
+
+// ---- the battery ----
+
+async fn open_twice(url: String) {
+    let first = open(&url).await;
+    let expected = if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    assert_eq!(first.backend(), expected);
+    first.ping().await.expect("ping");
+    // Migrations are idempotent, with the first store still open...
+    let second = open(&url).await;
+    second.ping().await.expect("ping");
+    assert_eq!(second.load_farm().await.expect("load"), Farm::default());
+    second.close().await;
+    first.close().await;
+    // ...and after it closed.
+    let third = open(&url).await;
+    assert_eq!(third.load_farm().await.expect("load"), Farm::default());
+    assert!(
+        third
+            .events(&EventFilter::default())
+            .await
+            .expect("events")
+            .is_empty()
+    );
+}
+
+async fn hosts_and_assignments_round_trip(url: String) {
+    let store = open(&url).await;
+    let seed = Seed::new();
+    store.commit(&seed.commit()).await.expect("commit");
+    let farm = store.load_farm().await.expect("load");
+    assert_eq!(farm, seed.farm());
+    assert_eq!(farm.assignments["bare"], Assignment::active(None, 0));
+    assert!(farm.assignments["smurf2"].is_draining());
+}
+
+async fn upsert_replaces(url: String) {
+    let store = open(&url).await;
+    let seed = Seed::new();
+    store.commit(&seed.commit()).await.expect("commit");
+
+    let mut changed = full_host("smurf1");
+    changed.labels.clear();
+    changed.token_hash = None;
+    let back_to_active = Assignment {
+        role: Some("bounce".to_owned()),
+        phase: Phase::Active,
+        since: 5_000,
+        last_moved: Some(5_000),
+    };
+    store
+        .commit(&Commit {
+            upsert_hosts: vec![&changed],
+            assignments: vec![("smurf1", &back_to_active), ("smurf2", &back_to_active)],
+            ..Commit::default()
+        })
+        .await
+        .expect("commit");
+
+    let mut expected = seed.farm();
+    expected.hosts.insert("smurf1".to_owned(), changed.clone());
+    expected
+        .assignments
+        .insert("smurf1".to_owned(), back_to_active.clone());
+    expected
+        .assignments
+        .insert("smurf2".to_owned(), back_to_active.clone());
+    assert_eq!(store.load_farm().await.expect("load"), expected);
+}
+
+async fn commit_is_atomic(url: String) {
+    let store = open(&url).await;
+    let seed = Seed::new();
+    let ids = store.commit(&seed.commit()).await.expect("seed");
+    store
+        .save_zone_state("lists.example.test.", &zone(1), 1)
+        .await
+        .expect("zone");
+    let farm_before = seed.farm();
+    let events_before = all_events(&store).await;
+    assert_eq!(ids.len(), 2);
+
+    // Every part of the commit is valid except the last event (an empty
+    // kind violates a constraint): nothing may land.
+    let newcomer = full_host("smurf9");
+    let moved = Assignment::active(Some("smtp-out".to_owned()), 9_000);
+    let events = [
+        event(9_000, "enrol", Some("smurf9")),
+        event(9_001, "", Some("smurf9")),
+    ];
+    let zone2 = zone(2);
+    let failed = store
+        .commit(&Commit {
+            upsert_hosts: vec![&newcomer],
+            remove_hosts: vec!["smurf3"],
+            assignments: vec![("smurf9", &moved), ("smurf1", &moved)],
+            panic: Some(true),
+            events: &events,
+            zone: Some(("lists.example.test.", &zone2)),
+        })
+        .await;
+    let err = failed.expect_err("an event with an empty kind must fail the commit");
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+    assert!(
+        !err.is_retryable(),
+        "a constraint violation is not retryable: {err}"
+    );
+    assert_eq!(store.load_farm().await.expect("load"), farm_before);
+    assert_eq!(all_events(&store).await, events_before);
+    assert_eq!(
+        store.zone_state("lists.example.test.").await.expect("zone"),
+        Some(zone(1))
+    );
+
+    // An assignment for a host that does not exist fails the same way.
+    let failed = store
+        .commit(&Commit {
+            panic: Some(true),
+            assignments: vec![("smurf1", &moved), ("ghost", &moved)],
+            events: &events[..1],
+            ..Commit::default()
+        })
+        .await;
+    assert!(
+        failed.is_err(),
+        "an assignment for an unknown host must fail the commit"
+    );
+    assert_eq!(store.load_farm().await.expect("load"), farm_before);
+    assert_eq!(all_events(&store).await, events_before);
+
+    // The store is still usable, and ids keep growing.
+    let later = store
+        .commit(&Commit {
+            events: &events[..1],
+            ..Commit::default()
+        })
+        .await
+        .expect("commit after failures");
+    assert!(later[0] > ids[1], "{later:?} after {ids:?}");
+}
+
+async fn events_filter(url: String) {
+    let store = open(&url).await;
+    let seed = Seed::new();
+    store.commit(&seed.commit()).await.expect("seed");
+    let first = store.events(&EventFilter::default()).await.expect("events");
+    assert_eq!(first.len(), 2);
+
+    // Eight more events, over three hosts and none, in two commits; the
+    // second commit carries a zone, whose serial fills in missing ones.
+    let mut batch1: Vec<Event> = (0..4)
+        .map(|i| event(10_000 + i, "death", Some(["smurf1", "smurf2"][i as usize % 2])))
+        .collect();
+    batch1[3].host = None;
+    let mut batch2: Vec<Event> = (4..8)
+        .map(|i| event(10_000 + i, "revival", Some("smurf3")))
+        .collect();
+    batch2[0].serial = None;
+    let ids1 = store
+        .commit(&Commit {
+            events: &batch1,
+            ..Commit::default()
+        })
+        .await
+        .expect("commit");
+    let zone9 = zone(9);
+    let ids2 = store
+        .commit(&Commit {
+            events: &batch2,
+            zone: Some(("lists.example.test.", &zone9)),
+            ..Commit::default()
+        })
+        .await
+        .expect("commit");
+    let ids: Vec<i64> = first.iter().map(|e| e.id).chain(ids1).chain(ids2).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+
+    let all = store.events(&EventFilter::default()).await.expect("events");
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), ids, "oldest first");
+    assert_eq!(
+        all[6].event.serial,
+        Some(9),
+        "serial from the zone committed with it"
+    );
+    assert_eq!(all[7].event.serial, Some(7), "an explicit serial stays");
+    assert_eq!(all[2].event, batch1[0]);
+
+    let filter = |f: EventFilter| {
+        let store = store.clone();
+        async move {
+            let got = store.events(&f).await.expect("events");
+            got.into_iter().map(|e| e.id).collect::<Vec<_>>()
+        }
+    };
+    let by_host = filter(EventFilter {
+        host: Some("smurf1".to_owned()),
+        ..EventFilter::default()
+    })
+    .await;
+    assert_eq!(by_host, vec![ids[0], ids[2], ids[4]]);
+
+    let since = filter(EventFilter {
+        since: Some(10_002),
+        ..EventFilter::default()
+    })
+    .await;
+    assert_eq!(since, ids[4..].to_vec(), "since is inclusive");
+
+    let after = filter(EventFilter {
+        after_id: Some(ids[6]),
+        ..EventFilter::default()
+    })
+    .await;
+    assert_eq!(after, ids[7..].to_vec());
+
+    let newest = filter(EventFilter {
+        limit: 3,
+        ..EventFilter::default()
+    })
+    .await;
+    assert_eq!(
+        newest,
+        ids[7..].to_vec(),
+        "the limit keeps the newest, oldest first"
+    );
+
+    let combined = filter(EventFilter {
+        host: Some("smurf3".to_owned()),
+        since: Some(10_005),
+        after_id: Some(ids[7]),
+        limit: 1,
+    })
+    .await;
+    assert_eq!(combined, vec![ids[9]]);
+
+    let none = filter(EventFilter {
+        host: Some("nobody".to_owned()),
+        ..EventFilter::default()
+    })
+    .await;
+    assert!(none.is_empty());
+}
+
+async fn panic_flag_round_trip(url: String) {
+    let store = open(&url).await;
+    assert!(!store.load_farm().await.expect("load").panic, "starts false");
+    for (set, expect) in [
+        (Some(true), true),
+        (None, true),
+        (Some(false), false),
+        (Some(true), true),
+    ] {
+        store
+            .commit(&Commit {
+                panic: set,
+                ..Commit::default()
+            })
+            .await
+            .expect("commit");
+        assert_eq!(
+            store.load_farm().await.expect("load").panic,
+            expect,
+            "after {set:?}"
+        );
+    }
+}
+
+async fn zone_state_round_trip(url: String) {
+    let store = open(&url).await;
+    let origin = "lists.example.test.";
+    assert_eq!(store.zone_state(origin).await.expect("read"), None);
+    store.save_zone_state(origin, &zone(1), 100).await.expect("save");
+    assert_eq!(store.zone_state(origin).await.expect("read"), Some(zone(1)));
+    // The full u32 range survives.
+    store
+        .save_zone_state(origin, &zone(u32::MAX), 101)
+        .await
+        .expect("save");
+    assert_eq!(
+        store.zone_state(origin).await.expect("read"),
+        Some(zone(u32::MAX))
+    );
+    // A commit saves it too; other zones are separate.
+    let other = zone(42);
+    store
+        .commit(&Commit {
+            zone: Some(("other.test.", &other)),
+            ..Commit::default()
+        })
+        .await
+        .expect("commit");
+    assert_eq!(store.zone_state("other.test.").await.expect("read"), Some(other));
+    assert_eq!(
+        store.zone_state(origin).await.expect("read"),
+        Some(zone(u32::MAX))
+    );
+}
+
+async fn remove_host_removes_its_assignment(url: String) {
+    let store = open(&url).await;
+    let seed = Seed::new();
+    store.commit(&seed.commit()).await.expect("seed");
+    let goodbye = [event(3_000, "remove", Some("smurf2"))];
+    store
+        .commit(&Commit {
+            remove_hosts: vec!["smurf2", "never-existed"],
+            events: &goodbye,
+            ..Commit::default()
+        })
+        .await
+        .expect("remove");
+    let mut expected = seed.farm();
+    expected.hosts.remove("smurf2");
+    expected.assignments.remove("smurf2");
+    assert_eq!(store.load_farm().await.expect("load"), expected);
+
+    // Back again without an assignment: the old one is gone for good.
+    let again = host("smurf2");
+    store
+        .commit(&Commit {
+            upsert_hosts: vec![&again],
+            ..Commit::default()
+        })
+        .await
+        .expect("re-add");
+    let farm = store.load_farm().await.expect("load");
+    assert_eq!(farm.assignments["smurf2"], Assignment::active(None, 0));
+    // Its events stay.
+    let its = store
+        .events(&EventFilter {
+            host: Some("smurf2".to_owned()),
+            ..EventFilter::default()
+        })
+        .await
+        .expect("events");
+    assert_eq!(its.len(), 2);
+}
+
+async fn reopened_store_sees_everything(url: String) {
+    let seed = Seed::new();
+    let zone5 = zone(5);
+    let (farm, events) = {
+        let store = open(&url).await;
+        let mut commit = seed.commit();
+        commit.panic = Some(true);
+        commit.zone = Some(("lists.example.test.", &zone5));
+        store.commit(&commit).await.expect("commit");
+        let farm = store.load_farm().await.expect("load");
+        let events = store.events(&EventFilter::default()).await.expect("events");
+        store.close().await;
+        (farm, events)
+    };
+    let mut expected = seed.farm();
+    expected.panic = true;
+    assert_eq!(farm, expected);
+
+    let store = open(&url).await;
+    assert_eq!(store.load_farm().await.expect("load"), expected);
+    assert_eq!(
+        store.events(&EventFilter::default()).await.expect("events"),
+        events
+    );
+    assert_eq!(
+        store.zone_state("lists.example.test.").await.expect("zone"),
+        Some(zone5)
+    );
+}
+
+// ---- not per backend ----
+
+#[tokio::test]
+async fn rejects_unknown_urls() {
+    for url in ["mysql://localhost/muster", "muster.db", ""] {
+        let err = Store::open(url).await.expect_err(url);
+        assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{url}: {err:?}");
+        assert!(!err.is_retryable());
+    }
+}
+
+#[test]
+fn database_names_are_replaced_in_urls() {
+    use support::postgres::with_database;
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+        "postgres://postgres@127.0.0.1:5432/t1"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@db.example:5432?sslmode=disable", "t1"),
+        "postgres://u:p@db.example:5432/t1?sslmode=disable"
+    );
+    assert_eq!(with_database("postgresql://db/x/y", "t1"), "postgresql://db/t1");
+}

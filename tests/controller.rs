@@ -1,0 +1,234 @@
+//! The controller end to end: `muster serve` with simulated agents
+//! reporting over real HTTP, observed through real `dig` (issue 3).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Muster, SimAgent, dig, eventually, http};
+
+const TOKEN: &str = "agent-secret";
+
+const POLICY: &str = r#"
+zone: lists.example.test
+ttl: 1
+nameservers: [ns1.lists.example.test]
+heartbeat: { interval: 1s, dead_after: 3s, revive_after: 3, panic_threshold: 50% }
+roles:
+  smtp-out:
+    min: 1
+    records:
+      - { name: smtp-out, type: MX, priority: 5 }
+      - { name: smtp-out, type: A }
+    fallback:
+      - { name: smtp-out, type: MX, priority: 20, target: fallback.lists.example.test. }
+  web: { min: 1, records: [ { name: www, type: A } ] }
+hosts:
+  - { name: ns1, address: 127.0.0.1, static: true }
+  - { name: fallback, address: 192.0.2.20, static: true }
+  - { name: web0, address: 127.0.1.10, role: web, static: true }
+  - { name: smurf1, address: 127.0.1.1, role: smtp-out }
+  - { name: smurf2, address: 127.0.1.2, role: smtp-out }
+  - { name: smurf3, address: 127.0.1.3, role: smtp-out }
+  - { name: smurf4, address: 127.0.1.4, role: smtp-out }
+"#;
+
+fn pool(m: &Muster) -> Vec<String> {
+    dig(m.dns, &["smtp-out.lists.example.test", "A"]).answer_data("A")
+}
+
+fn agents(m: &Muster, names: &[&str]) -> Vec<SimAgent> {
+    names
+        .iter()
+        .map(|n| {
+            let addr = format!("127.0.1.{}", &n[5..]);
+            SimAgent::start(m.api, TOKEN, n, &addr, "smtp-out", Duration::from_millis(300))
+        })
+        .collect()
+}
+
+fn events(m: &Muster) -> String {
+    http(m.api, "GET", "/api/v1/events?limit=1000", None, None).1
+}
+
+#[test]
+fn a_silent_host_leaves_dns_within_dead_after_and_returns_after_revive_after() {
+    let m = Muster::start_with(POLICY, &["--agent-token", TOKEN]);
+    let mut sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
+    assert_eq!(pool(&m), vec!["127.0.1.1", "127.0.1.2", "127.0.1.3", "127.0.1.4"]);
+
+    let killed = Instant::now();
+    sims[1].kill();
+    eventually(Duration::from_secs(5), "smurf2 to leave DNS", || {
+        (!pool(&m).contains(&"127.0.1.2".to_string())).then_some(())
+    });
+    let took = killed.elapsed();
+    // The last heartbeat was up to 300 ms before the kill.
+    assert!(took < Duration::from_secs(4), "dead_after 3s + 1s, took {took:?}");
+    assert_eq!(pool(&m), vec!["127.0.1.1", "127.0.1.3", "127.0.1.4"]);
+
+    let back = Instant::now();
+    sims[1] = SimAgent::start(
+        m.api,
+        TOKEN,
+        "smurf2",
+        "127.0.1.2",
+        "smtp-out",
+        Duration::from_millis(300),
+    );
+    eventually(Duration::from_secs(5), "smurf2 to return", || {
+        pool(&m).contains(&"127.0.1.2".to_string()).then_some(())
+    });
+    // Three good heartbeats 300 ms apart, then the next tick.
+    assert!(
+        back.elapsed() >= Duration::from_millis(600),
+        "revived too early: {:?}",
+        back.elapsed()
+    );
+
+    let log = events(&m);
+    for needle in [
+        r#""kind":"death","host":"smurf2""#,
+        r#""kind":"revival","host":"smurf2""#,
+        r#""kind":"unpublish","host":"smurf2""#,
+        r#""actor":"failure-detector""#,
+    ] {
+        assert!(log.contains(needle), "{needle} in {log}");
+    }
+}
+
+#[test]
+fn many_silent_at_once_is_a_panic_that_keeps_the_last_good_set() {
+    let m = Muster::start_with(POLICY, &["--agent-token", TOKEN]);
+    let mut sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
+    eventually(Duration::from_secs(5), "four members", || {
+        (pool(&m).len() == 4).then_some(())
+    });
+    for s in &mut sims[..3] {
+        s.kill();
+    }
+    eventually(Duration::from_secs(6), "the panic event", || {
+        events(&m).contains(r#""kind":"panic""#).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        pool(&m).len(),
+        4,
+        "fail static: the last good set stays published"
+    );
+    let (_, pools) = http(m.api, "GET", "/api/v1/pools", None, None);
+    assert!(pools.contains(r#""panic":true"#), "{pools}");
+
+    for (i, s) in sims.iter_mut().enumerate().take(3) {
+        let name = format!("smurf{}", i + 1);
+        *s = SimAgent::start(
+            m.api,
+            TOKEN,
+            &name,
+            &format!("127.0.1.{}", i + 1),
+            "smtp-out",
+            Duration::from_millis(300),
+        );
+    }
+    eventually(Duration::from_secs(6), "the end of the panic", || {
+        events(&m).contains(r#""kind":"panic-end""#).then_some(())
+    });
+    assert_eq!(pool(&m).len(), 4);
+}
+
+#[test]
+fn sigkill_and_restart_keep_pools_events_and_a_growing_serial() {
+    let mut m = Muster::start_with(POLICY, &["--agent-token", TOKEN]);
+    let mut sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
+    eventually(Duration::from_secs(5), "four members", || {
+        (pool(&m).len() == 4).then_some(())
+    });
+    sims[3].kill();
+    eventually(Duration::from_secs(6), "smurf4 dead", || {
+        (pool(&m).len() == 3).then_some(())
+    });
+    let serial = m.serial();
+    let before = events(&m);
+    assert!(before.contains(r#""kind":"death","host":"smurf4""#), "{before}");
+
+    m.restart(true);
+    assert_eq!(
+        pool(&m),
+        vec!["127.0.1.1", "127.0.1.2", "127.0.1.3"],
+        "same pool after kill -9"
+    );
+    assert!(m.serial() == serial || muster_dns::serial::is_newer(m.serial(), serial));
+    let after = events(&m);
+    assert!(
+        after.contains(r#""kind":"death","host":"smurf4""#),
+        "events survive: {after}"
+    );
+
+    // A change after the restart moves the serial forward.
+    sims[0].kill();
+    eventually(Duration::from_secs(6), "smurf1 dead", || {
+        (pool(&m).len() == 2).then_some(())
+    });
+    assert!(muster_dns::serial::is_newer(m.serial(), serial));
+}
+
+#[test]
+fn a_role_below_min_takes_a_host_after_a_drain() {
+    // web has one static member; when smtp-out has more than its min the
+    // reconciler keeps it; when web's only agent dies, web falls back to min
+    // from smtp-out's surplus through a drain.
+    let policy = POLICY.replace(
+        "  - { name: web0, address: 127.0.1.10, role: web, static: true }\n",
+        "  - { name: web1, address: 127.0.1.11, role: web }\n",
+    );
+    let m = Muster::start_with(&policy, &["--agent-token", TOKEN]);
+    let sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
+    // web1 never reports: it dies and web is below its min.
+    let www = || dig(m.dns, &["www.lists.example.test", "A"]).answer_data("A");
+    let moved = eventually(Duration::from_secs(15), "a host moved into web", || {
+        let w = www();
+        (w.len() == 1 && w[0] != "127.0.1.11").then(|| w[0].clone())
+    });
+    assert!(!pool(&m).contains(&moved), "the moved host left smtp-out");
+    let log = events(&m);
+    let start = log.find(r#""kind":"drain-start""#).expect("drain-start event");
+    let end = log.find(r#""kind":"move""#).expect("move event");
+    assert!(start < end, "drain before move: {log}");
+    drop(sims);
+}
+
+#[test]
+fn heartbeats_need_a_token_and_a_well_formed_body() {
+    let m = Muster::start_with(POLICY, &["--agent-token", TOKEN]);
+    let body = r#"{"name":"smurf1","addresses":["127.0.1.1"]}"#;
+    let path = "/api/v1/agents/heartbeat";
+    assert_eq!(http(m.api, "POST", path, None, Some(body)).0, 401);
+    assert_eq!(http(m.api, "POST", path, Some("wrong"), Some(body)).0, 401);
+    let (status, reply) = http(m.api, "POST", path, Some(TOKEN), Some(body));
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply.contains(r#""role":"smtp-out""#), "{reply}");
+    assert!(reply.contains(r#""interval_ms":1000"#), "{reply}");
+    let (status, reply) = http(m.api, "POST", path, Some(TOKEN), Some("{not json"));
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply.contains(r#""code":"bad_json""#), "{reply}");
+    let (status, _) = http(
+        m.api,
+        "POST",
+        path,
+        Some(TOKEN),
+        Some(r#"{"name":"smurf1","bogus":1}"#),
+    );
+    assert_eq!(status, 422);
+    let (status, reply) = http(
+        m.api,
+        "POST",
+        path,
+        Some(TOKEN),
+        Some(r#"{"name":"Not A Label"}"#),
+    );
+    assert_eq!(status, 422, "{reply}");
+
+    // Without any agent token configured, heartbeats are refused.
+    let closed = Muster::start(POLICY);
+    assert_eq!(http(closed.api, "POST", path, Some(TOKEN), Some(body)).0, 401);
+}
