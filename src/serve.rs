@@ -77,6 +77,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.db)
         .await
         .with_context(|| format!("opening {}", args.db))?;
+    info!(backend = store.backend(), "store opened");
     let observed = SharedObserved::default();
     let engine = Engine::start(policy, store.clone(), observed.clone(), now_millis()).await?;
     let cancel = CancellationToken::new();

@@ -90,11 +90,14 @@ impl Muster {
             .arg("serve")
             .arg("--policy")
             .arg(self.policy_path())
-            .arg("--db")
-            .arg(format!(
-                "sqlite://{}",
-                self.dir.path().join("muster.db").display()
-            ))
+            .args(if self.extra_args.iter().any(|a| a == "--db") {
+                Vec::new()
+            } else {
+                vec![
+                    "--db".to_string(),
+                    format!("sqlite://{}", self.dir.path().join("muster.db").display()),
+                ]
+            })
             .arg("--dns-listen")
             .arg(self.dns.to_string())
             .arg("--api-listen")

@@ -1,0 +1,82 @@
+//! `muster serve --db postgres://…` against a real PostgreSQL server: the
+//! same pools, events and serials across `kill -9` as on SQLite.
+
+mod support;
+
+#[path = "../controller/tests/support/postgres.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod postgres;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::{Muster, SimAgent, dig, eventually, http};
+
+const TOKEN: &str = "agent-secret";
+
+fn fresh_database() -> String {
+    let server = postgres::server_url();
+    let name = format!("muster_e2e_{}", std::process::id());
+    let status = Command::new("psql")
+        .arg(&server)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name}"),
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .status()
+        .expect("psql (postgresql-client) is installed");
+    assert!(status.success(), "creating {name}");
+    postgres::with_database(&server, &name)
+}
+
+#[test]
+fn the_controller_keeps_its_state_in_postgresql_across_kill_9() {
+    let url = fresh_database();
+    let policy = r#"
+zone: lists.example.test
+ttl: 1
+heartbeat: { interval: 1s, dead_after: 3s, revive_after: 3 }
+roles:
+  smtp-out: { min: 1, records: [ { name: smtp-out, type: A } ] }
+hosts:
+  - { name: ns1, address: 127.0.0.1, static: true }
+  - { name: smurf1, address: 127.0.1.1, role: smtp-out }
+  - { name: smurf2, address: 127.0.1.2, role: smtp-out }
+  - { name: smurf3, address: 127.0.1.3, role: smtp-out }
+"#;
+    let mut m = Muster::start_with(policy, &["--agent-token", TOKEN, "--db", &url]);
+    let pool = |m: &Muster| dig(m.dns, &["smtp-out.lists.example.test", "A"]).answer_data("A");
+    let mut sims: Vec<SimAgent> = (1..=3)
+        .map(|i| {
+            let name = format!("smurf{i}");
+            SimAgent::start(
+                m.api,
+                TOKEN,
+                &name,
+                &format!("127.0.1.{i}"),
+                "smtp-out",
+                Duration::from_millis(300),
+            )
+        })
+        .collect();
+    assert_eq!(pool(&m).len(), 3);
+    sims[2].kill();
+    eventually(Duration::from_secs(6), "smurf3 dead", || {
+        (pool(&m).len() == 2).then_some(())
+    });
+    let serial = m.serial();
+
+    m.restart(true);
+    assert_eq!(pool(&m), vec!["127.0.1.1", "127.0.1.2"], "pools survive kill -9");
+    assert_eq!(m.serial(), serial, "same content, same serial");
+    let (_, events) = http(m.api, "GET", "/api/v1/events?host=smurf3", None, None);
+    assert!(events.contains(r#""kind":"death""#), "{events}");
+    assert!(
+        m.log().contains("postgres"),
+        "it really used PostgreSQL:\n{}",
+        m.log()
+    );
+}
