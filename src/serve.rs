@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use muster_api::{ApiState, spawn_api};
+use muster_api::{ApiState, OperatorToken, Scope, Tokens, spawn_api};
 use muster_controller::engine::{Engine, SharedObserved};
 use muster_controller::policy;
 use muster_controller::runner::{ControllerHandle, now_millis, spawn_controller};
@@ -53,6 +53,23 @@ pub(crate) struct ServeArgs {
         hide_env_values = true
     )]
     agent_tokens: Vec<String>,
+    /// An operator token that may change things, `NAME=SECRET` (the name is
+    /// the actor in events) or a bare secret; repeat for several.
+    #[arg(
+        long = "admin-token",
+        env = "MUSTER_ADMIN_TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    admin_tokens: Vec<String>,
+    /// An operator token that may only read, `NAME=SECRET` or a bare secret.
+    #[arg(
+        long = "read-token",
+        env = "MUSTER_READ_TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    read_tokens: Vec<String>,
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
@@ -104,7 +121,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         zone,
         controller: Some(controller.clone()),
         store: Some(store),
-        agent_tokens: args.agent_tokens.clone(),
+        tokens: Tokens {
+            agent: args.agent_tokens.clone(),
+            operators: args
+                .admin_tokens
+                .iter()
+                .map(|t| OperatorToken::parse(t, Scope::Admin))
+                .chain(
+                    args.read_tokens
+                        .iter()
+                        .map(|t| OperatorToken::parse(t, Scope::Read)),
+                )
+                .collect(),
+        },
     };
     let (_, api) = spawn_api(args.api_listen, state, cancel.clone())
         .await

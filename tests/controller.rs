@@ -232,3 +232,98 @@ fn heartbeats_need_a_token_and_a_well_formed_body() {
     let closed = Muster::start(POLICY);
     assert_eq!(http(closed.api, "POST", path, Some(TOKEN), Some(body)).0, 401);
 }
+
+#[test]
+fn an_operator_move_drains_first_and_names_the_operator() {
+    let m = Muster::start_with(
+        POLICY,
+        &[
+            "--agent-token",
+            TOKEN,
+            "--admin-token",
+            "ops=s3cret",
+            "--read-token",
+            "watcher=look",
+        ],
+    );
+    let _sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
+    eventually(Duration::from_secs(5), "four members", || {
+        (pool(&m).len() == 4).then_some(())
+    });
+    let path = "/api/v1/hosts/smurf1/move";
+    let body = r#"{"role":"web"}"#;
+    assert_eq!(http(m.api, "POST", path, None, Some(body)).0, 401);
+    assert_eq!(http(m.api, "POST", path, Some("look"), Some(body)).0, 403);
+    assert_eq!(
+        http(
+            m.api,
+            "POST",
+            "/api/v1/hosts/ghost/move",
+            Some("s3cret"),
+            Some(body)
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        http(m.api, "POST", path, Some("s3cret"), Some(r#"{"role":"nope"}"#)).0,
+        404
+    );
+    assert_eq!(
+        http(m.api, "POST", path, Some("s3cret"), Some(r#"{"rol":"web"}"#)).0,
+        422
+    );
+    let (status, reply) = http(
+        m.api,
+        "POST",
+        "/api/v1/hosts/web0/move",
+        Some("s3cret"),
+        Some(r#"{"role":"smtp-out"}"#),
+    );
+    assert_eq!(status, 409, "static hosts never move: {reply}");
+    // Reads need a token once operator tokens exist.
+    assert_eq!(http(m.api, "GET", "/api/v1/events", None, None).0, 401);
+    assert_eq!(http(m.api, "GET", "/api/v1/events", Some("look"), None).0, 200);
+
+    let (status, reply) = http(m.api, "POST", path, Some("s3cret"), Some(body));
+    assert_eq!(status, 202, "{reply}");
+    // Out of smtp-out at once, into web after the 1 s TTL.
+    eventually(Duration::from_secs(2), "smurf1 out of smtp-out", || {
+        (!pool(&m).contains(&"127.0.1.1".to_string())).then_some(())
+    });
+    eventually(Duration::from_secs(6), "smurf1 in web", || {
+        dig(m.dns, &["www.lists.example.test", "A"])
+            .answer_data("A")
+            .contains(&"127.0.1.1".to_string())
+            .then_some(())
+    });
+    let (_, log) = http(m.api, "GET", "/api/v1/events?host=smurf1", Some("look"), None);
+    let start = log.find(r#""kind":"drain-start""#).expect("drain-start");
+    let moved = log.find(r#""kind":"move""#).expect("move");
+    assert!(start < moved, "{log}");
+    assert!(log.contains(r#""actor":"ops""#), "{log}");
+
+    // Taking a role below its min needs force.
+    for host in ["smurf2", "smurf3"] {
+        let (status, reply) = http(
+            m.api,
+            "POST",
+            &format!("/api/v1/hosts/{host}/move"),
+            Some("s3cret"),
+            Some(body),
+        );
+        assert_eq!(status, 202, "{reply}");
+    }
+    let last = "/api/v1/hosts/smurf4/move";
+    let (status, reply) = http(m.api, "POST", last, Some("s3cret"), Some(body));
+    assert_eq!(status, 409, "{reply}");
+    assert!(reply.contains("min"), "{reply}");
+    let (status, reply) = http(
+        m.api,
+        "POST",
+        last,
+        Some("s3cret"),
+        Some(r#"{"role":"web","force":true}"#),
+    );
+    assert_eq!(status, 202, "{reply}");
+}

@@ -7,14 +7,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use muster_controller::observed::Report;
+use muster_controller::policy::{Probe, ProbeCheck};
 use muster_controller::runner::{Heartbeat, HeartbeatError, now_millis};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::bearer_matches;
 use crate::{ApiError, ApiState};
 
 /// A heartbeat as agents send it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatBody {
     /// The host's name.
@@ -37,7 +37,7 @@ pub struct HeartbeatBody {
 }
 
 /// One probe's outcome.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeResult {
     /// The probe's name.
@@ -50,14 +50,92 @@ pub struct ProbeResult {
 }
 
 /// The controller's answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct HeartbeatReply {
     /// The role assigned.
     pub role: Option<String>,
-    /// The assignment's state.
-    pub state: &'static str,
+    /// The assignment's state (`active`, `draining`, `dead`, `cordoned`,
+    /// `pinned`, `unassigned`).
+    pub state: String,
     /// Report again after this many milliseconds.
     pub interval_ms: u64,
+    /// The probes to run for the assigned role.
+    #[serde(default)]
+    pub probes: Vec<ProbeSpec>,
+}
+
+/// A probe the agent runs, as the policy defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ProbeSpec {
+    /// TCP connect to 127.0.0.1:port.
+    Tcp {
+        /// Name in reports.
+        name: String,
+        /// Port.
+        port: u16,
+        /// Timeout in milliseconds.
+        timeout_ms: u64,
+    },
+    /// SMTP greeting `220` from 127.0.0.1:port.
+    Smtp {
+        /// Name in reports.
+        name: String,
+        /// Port.
+        port: u16,
+        /// Timeout in milliseconds.
+        timeout_ms: u64,
+    },
+    /// HTTP GET answering `expect`.
+    Http {
+        /// Name in reports.
+        name: String,
+        /// URL.
+        url: String,
+        /// Expected status.
+        expect: u16,
+        /// Timeout in milliseconds.
+        timeout_ms: u64,
+    },
+    /// `sh -c run` exiting 0.
+    Command {
+        /// Name in reports.
+        name: String,
+        /// Command line.
+        run: String,
+        /// Timeout in milliseconds.
+        timeout_ms: u64,
+    },
+}
+
+impl From<&Probe> for ProbeSpec {
+    fn from(p: &Probe) -> Self {
+        let name = p.name.clone();
+        let timeout_ms = u64::try_from(p.timeout.as_millis()).unwrap_or(u64::MAX);
+        match &p.check {
+            ProbeCheck::Tcp { port } => Self::Tcp {
+                name,
+                port: *port,
+                timeout_ms,
+            },
+            ProbeCheck::Smtp { port } => Self::Smtp {
+                name,
+                port: *port,
+                timeout_ms,
+            },
+            ProbeCheck::Http { url, expect } => Self::Http {
+                name,
+                url: url.clone(),
+                expect: *expect,
+                timeout_ms,
+            },
+            ProbeCheck::Command { run } => Self::Command {
+                name,
+                run: run.clone(),
+                timeout_ms,
+            },
+        }
+    }
 }
 
 pub(crate) async fn heartbeat(
@@ -65,13 +143,7 @@ pub(crate) async fn heartbeat(
     headers: HeaderMap,
     body: Result<Json<HeartbeatBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<HeartbeatReply>, ApiError> {
-    if !bearer_matches(&headers, &state.agent_tokens) {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid agent token is required (Authorization: Bearer …)",
-        ));
-    }
+    state.tokens.require_agent(&headers)?;
     let Json(body) = body.map_err(ApiError::from_json)?;
     let Some(controller) = &state.controller else {
         return Err(ApiError::new(
@@ -99,8 +171,9 @@ pub(crate) async fn heartbeat(
     match controller.heartbeat(heartbeat, now_millis()) {
         Ok(i) => Ok(Json(HeartbeatReply {
             role: i.role,
-            state: i.state,
+            state: i.state.to_owned(),
             interval_ms: u64::try_from(i.interval.as_millis()).unwrap_or(u64::MAX),
+            probes: i.probes.iter().map(ProbeSpec::from).collect(),
         })),
         Err(e @ HeartbeatError::BadName(_)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

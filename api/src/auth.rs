@@ -1,21 +1,69 @@
-//! Bearer tokens.
+//! Bearer tokens: agents on the heartbeat path, operators (read or admin)
+//! everywhere else.
+//!
+//! Secure by default: with no agent token, heartbeats are refused; with no
+//! admin token, writes are refused; reads are open until any operator token
+//! is configured, and then need one.
 
-use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 
-/// True when the request carries `Authorization: Bearer T` for one of
-/// `tokens`. With no tokens configured nothing matches (secure by default).
-pub(crate) fn bearer_matches(headers: &HeaderMap, tokens: &[String]) -> bool {
-    let Some(given) = headers
+use crate::ApiError;
+
+/// What an operator token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Reads only.
+    Read,
+    /// Reads and writes.
+    Admin,
+}
+
+/// An operator's token; its name is the actor recorded in events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorToken {
+    /// Recorded as the actor of every change made with it.
+    pub name: String,
+    /// The secret.
+    pub secret: String,
+    /// Read or admin.
+    pub scope: Scope,
+}
+
+impl OperatorToken {
+    /// Parses `NAME=SECRET` or a bare `SECRET` (named after its scope).
+    pub fn parse(text: &str, scope: Scope) -> Self {
+        let default = match scope {
+            Scope::Read => "read",
+            Scope::Admin => "admin",
+        };
+        let (name, secret) = match text.split_once('=') {
+            Some((name, secret)) if !name.is_empty() => (name, secret),
+            _ => (default, text),
+        };
+        Self {
+            name: name.to_owned(),
+            secret: secret.to_owned(),
+            scope,
+        }
+    }
+}
+
+/// Every token the API accepts.
+#[derive(Clone, Debug, Default)]
+pub struct Tokens {
+    /// Tokens agents present on the heartbeat endpoint.
+    pub agent: Vec<String>,
+    /// Operator tokens.
+    pub operators: Vec<OperatorToken>,
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    tokens
-        .iter()
-        .any(|t| constant_time_eq(t.as_bytes(), given.trim().as_bytes()))
+        .map(str::trim)
 }
 
 /// Compares without an early exit, so timing tells nothing about the token.
@@ -24,4 +72,57 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unauthorized(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        format!("{what} (Authorization: Bearer …)"),
+    )
+}
+
+impl Tokens {
+    /// The heartbeat endpoint's check.
+    pub(crate) fn require_agent(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let given = bearer(headers).ok_or_else(|| unauthorized("an agent token is required"))?;
+        if self
+            .agent
+            .iter()
+            .any(|t| constant_time_eq(t.as_bytes(), given.as_bytes()))
+        {
+            Ok(())
+        } else {
+            Err(unauthorized("the agent token is not valid"))
+        }
+    }
+
+    fn operator(&self, headers: &HeaderMap) -> Option<&OperatorToken> {
+        let given = bearer(headers)?;
+        self.operators
+            .iter()
+            .find(|t| constant_time_eq(t.secret.as_bytes(), given.as_bytes()))
+    }
+
+    /// Reads: open until operator tokens exist, then any operator token.
+    pub(crate) fn require_read(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.operators.is_empty() || self.operator(headers).is_some() {
+            Ok(())
+        } else {
+            Err(unauthorized("an operator token is required"))
+        }
+    }
+
+    /// Writes: an admin token; returns its name (the event's actor).
+    pub(crate) fn require_admin(&self, headers: &HeaderMap) -> Result<String, ApiError> {
+        match self.operator(headers) {
+            Some(t) if t.scope == Scope::Admin => Ok(t.name.clone()),
+            Some(t) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("token {:?} may only read", t.name),
+            )),
+            None => Err(unauthorized("an admin token is required")),
+        }
+    }
 }

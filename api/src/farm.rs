@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use muster_controller::engine::assignment_state;
 use muster_controller::store::EventFilter;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,11 @@ pub struct PoolsView {
     pub pools: Vec<PoolView>,
 }
 
-pub(crate) async fn pools(State(state): State<ApiState>) -> Result<Json<PoolsView>, ApiError> {
+pub(crate) async fn pools(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<PoolsView>, ApiError> {
+    state.tokens.require_read(&headers)?;
     let controller = state.controller.as_ref().ok_or_else(no_controller)?;
     let view = controller.view();
     let mut members: BTreeMap<&str, Vec<MemberView>> = BTreeMap::new();
@@ -110,8 +114,10 @@ pub struct EventView {
 
 pub(crate) async fn events(
     State(state): State<ApiState>,
+    headers: HeaderMap,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<EventView>>, ApiError> {
+    state.tokens.require_read(&headers)?;
     let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
     let store = state.store.as_ref().ok_or_else(no_controller)?;
     let filter = EventFilter {

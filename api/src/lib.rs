@@ -7,6 +7,7 @@
 mod agents;
 mod auth;
 mod farm;
+mod hosts;
 mod wire;
 
 use std::io;
@@ -25,8 +26,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-pub use agents::{HeartbeatBody, HeartbeatReply, ProbeResult};
+pub use agents::{HeartbeatBody, HeartbeatReply, ProbeResult, ProbeSpec};
+pub use auth::{OperatorToken, Scope, Tokens};
 pub use farm::{EventView, EventsQuery, MemberView, PoolView, PoolsView};
+pub use hosts::{MoveAccepted, MoveBody, MoveQuery};
 pub use wire::{ApiError, ErrorBody, RecordView, ZoneView};
 
 /// What the handlers read.
@@ -38,8 +41,8 @@ pub struct ApiState {
     pub controller: Option<ControllerHandle>,
     /// The store, for the event log.
     pub store: Option<Store>,
-    /// Tokens agents must present on the heartbeat endpoint.
-    pub agent_tokens: Vec<String>,
+    /// Agent and operator tokens.
+    pub tokens: Tokens,
 }
 
 /// The router, for tests and for [`spawn_api`].
@@ -51,6 +54,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/pools", get(farm::pools))
         .route("/api/v1/events", get(farm::events))
         .route("/api/v1/agents/heartbeat", post(agents::heartbeat))
+        .route("/api/v1/hosts/{name}/move", post(hosts::move_host))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .fallback(not_found)
         .with_state(state)
@@ -89,8 +93,12 @@ async fn readyz(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-async fn zone(State(state): State<ApiState>) -> Json<ZoneView> {
-    Json(ZoneView::from_snapshot(&state.zone.load()))
+async fn zone(
+    State(state): State<ApiState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<ZoneView>, ApiError> {
+    state.tokens.require_read(&headers)?;
+    Ok(Json(ZoneView::from_snapshot(&state.zone.load())))
 }
 
 async fn not_found() -> ApiError {

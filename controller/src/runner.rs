@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::engine::{Engine, SharedObserved, TickReport, assignment_state};
 use crate::farm::{Assignment, Event, Farm, HostRecord, Millis};
 use crate::observed::Report;
-use crate::policy::Policy;
+use crate::policy::{Policy, Probe};
 use crate::zone_builder::Membership;
 
 /// Milliseconds since the Unix epoch, now.
@@ -56,6 +56,8 @@ pub struct Instructions {
     pub state: &'static str,
     /// How often to report.
     pub interval: Duration,
+    /// The health checks to run for the assigned role.
+    pub probes: Vec<Probe>,
 }
 
 /// Why a heartbeat was not accepted.
@@ -69,7 +71,43 @@ pub enum HeartbeatError {
     Busy,
 }
 
+/// An operator's request to move a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoveRequest {
+    /// The host.
+    pub host: String,
+    /// The role it should hold.
+    pub role: String,
+    /// Who asks (the operator token's name).
+    pub actor: String,
+    /// Skip the drain (emergencies); said so in the event.
+    pub now: bool,
+    /// Move even if the old role drops below its `min`.
+    pub force: bool,
+}
+
+/// Why a move was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MoveError {
+    /// No such host.
+    #[error("no host named {0:?}")]
+    UnknownHost(String),
+    /// No such role in the policy.
+    #[error("no role named {0:?} in the policy")]
+    UnknownRole(String),
+    /// The move breaks a rule; `force` overrides only the `min` rule.
+    #[error("{0}")]
+    Conflict(String),
+    /// The store refused; nothing changed.
+    #[error("not recorded: {0}")]
+    Unavailable(String),
+}
+
 enum Command {
+    Move {
+        request: MoveRequest,
+        reply: oneshot::Sender<Result<(), MoveError>>,
+    },
     Enrol {
         name: String,
         addresses: Vec<IpAddr>,
@@ -131,11 +169,30 @@ impl ControllerHandle {
             .unwrap_or_else(PoisonError::into_inner)
             .record(&hb.name, hb.report, now, dead_after);
         let assignment = view.farm.assignments.get(&hb.name);
+        let role = assignment.and_then(|a| a.role.clone());
+        let probes = role
+            .as_ref()
+            .and_then(|r| view.policy.roles.get(r))
+            .map(|r| r.probes.clone())
+            .unwrap_or_default();
         Ok(Instructions {
-            role: assignment.and_then(|a| a.role.clone()),
+            role,
             state: known.map_or("unassigned", |h| assignment_state(h, assignment)),
             interval,
+            probes,
         })
+    }
+
+    /// Moves a host for an operator: drain first unless `now`.
+    pub async fn move_host(&self, request: MoveRequest) -> Result<(), MoveError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Move { request, reply })
+            .await
+            .map_err(|_| MoveError::Unavailable("the controller is not running".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| MoveError::Unavailable("the controller stopped".to_owned()))?
     }
 
     /// Puts `policy` in force; returns what changed or why not.
@@ -227,6 +284,20 @@ async fn handle(engine: &mut Engine, command: Command) -> bool {
                 }
             }
         }
+        Command::Move { request, reply } => {
+            let checked = check_move(engine, &request);
+            let result = match checked {
+                Err(e) => Err(e),
+                Ok(from) => engine
+                    .change(now, |farm| operator_move(farm, &request, from, now))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| MoveError::Unavailable(e.to_string())),
+            };
+            let ok = result.is_ok();
+            let _ = reply.send(result);
+            ok
+        }
         Command::Reload { policy, reply } => {
             let result = engine.apply_policy(*policy, now).await.map_err(|e| e.to_string());
             let ok = result.is_ok();
@@ -234,6 +305,87 @@ async fn handle(engine: &mut Engine, command: Command) -> bool {
             ok
         }
     }
+}
+
+/// Checks a move against the rules; returns the role the host leaves.
+fn check_move(engine: &Engine, req: &MoveRequest) -> Result<Option<String>, MoveError> {
+    let farm = engine.farm();
+    let policy = engine.policy();
+    let host = farm
+        .hosts
+        .get(&req.host)
+        .ok_or_else(|| MoveError::UnknownHost(req.host.clone()))?;
+    if !policy.roles.contains_key(&req.role) {
+        return Err(MoveError::UnknownRole(req.role.clone()));
+    }
+    if host.is_static {
+        return Err(MoveError::Conflict(format!(
+            "{} is static: it holds the role the policy gives it; change the policy",
+            req.host
+        )));
+    }
+    if !host.eligible.is_empty() && !host.eligible.contains(&req.role) {
+        return Err(MoveError::Conflict(format!(
+            "{} may hold only {}",
+            req.host,
+            host.eligible.join(", ")
+        )));
+    }
+    let assignment = farm.assignments.get(&req.host);
+    let from = assignment.and_then(|a| a.role.clone());
+    if from.as_deref() == Some(req.role.as_str()) && !assignment.is_some_and(Assignment::is_draining) {
+        return Err(MoveError::Conflict(format!(
+            "{} already holds {}",
+            req.host, req.role
+        )));
+    }
+    if let Some(from) = &from
+        && !req.force
+    {
+        let min = policy.roles.get(from).map_or(0, |r| r.min);
+        let serving = engine.membership().get(from).map_or(0, Vec::len);
+        let leaving = engine
+            .membership()
+            .get(from)
+            .is_some_and(|m| m.contains(&req.host));
+        if leaving && serving <= min as usize {
+            return Err(MoveError::Conflict(format!(
+                "moving {} would leave {from} with {} of its min {min}; use force to do it anyway",
+                req.host,
+                serving - 1
+            )));
+        }
+    }
+    Ok(from)
+}
+
+/// The operator's move: a drain (or, with `now`, an immediate change).
+fn operator_move(farm: &mut Farm, req: &MoveRequest, from: Option<String>, now: Millis) -> Vec<Event> {
+    use crate::reconcile::{Step, apply};
+    let step = match (&from, req.now) {
+        (None, _) => Step::Assign {
+            host: req.host.clone(),
+            role: req.role.clone(),
+            actor: req.actor.clone(),
+            reason: "operator move".to_owned(),
+        },
+        (Some(from), false) => Step::StartDrain {
+            host: req.host.clone(),
+            from: from.clone(),
+            to: Some(req.role.clone()),
+            actor: req.actor.clone(),
+            reason: "operator move".to_owned(),
+        },
+        (Some(from), true) => Step::FinishDrain {
+            host: req.host.clone(),
+            from: from.clone(),
+            to: Some(req.role.clone()),
+            reason: "operator move with now=true: the drain was skipped".to_owned(),
+        },
+    };
+    let mut event = apply(farm, &step, now);
+    event.actor = req.actor.clone();
+    vec![event]
 }
 
 /// Adds `name` to the farm (or updates its addresses); returns the event.

@@ -21,6 +21,7 @@ mod automation;
 mod inventory;
 mod locate;
 mod model;
+mod probes;
 mod raw;
 mod roles;
 mod syntax;

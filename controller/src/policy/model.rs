@@ -97,6 +97,47 @@ pub struct Role {
     pub fallback: Vec<FallbackRecord>,
     /// How a member leaves the role.
     pub drain: Drain,
+    /// Health checks the members' agents run.
+    pub probes: Vec<Probe>,
+}
+
+/// A health check an agent runs for its role; a failure makes the
+/// controller take the host out of DNS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// Its name, in reports and events (defaults to the type).
+    pub name: String,
+    /// What it checks.
+    pub check: ProbeCheck,
+    /// A probe that takes longer has failed (default 2 s).
+    pub timeout: Duration,
+}
+
+/// What a probe checks, on the agent's own box.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeCheck {
+    /// A TCP connection to 127.0.0.1:`port` opens.
+    Tcp {
+        /// The port.
+        port: u16,
+    },
+    /// An SMTP server on 127.0.0.1:`port` greets with `220`.
+    Smtp {
+        /// The port (default 25).
+        port: u16,
+    },
+    /// `GET url` answers with `expect` (default 200).
+    Http {
+        /// The URL.
+        url: String,
+        /// The status expected.
+        expect: u16,
+    },
+    /// `sh -c run` exits 0.
+    Command {
+        /// The command line.
+        run: String,
+    },
 }
 
 /// A record each member of a role publishes.

@@ -70,6 +70,22 @@ pub(super) struct RawRole {
     #[serde(default)]
     pub(super) fallback: Vec<RawRecord>,
     pub(super) drain: Option<RawDrain>,
+    #[serde(default)]
+    pub(super) probes: Vec<RawProbe>,
+}
+
+/// A health check agents run for a role.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProbe {
+    pub(super) name: Option<Text>,
+    #[serde(rename = "type")]
+    pub(super) kind: Text,
+    pub(super) port: Option<Text>,
+    pub(super) url: Option<Text>,
+    pub(super) expect: Option<Text>,
+    pub(super) run: Option<Text>,
+    pub(super) timeout: Option<Text>,
 }
 
 /// A record template (`records:`) or a fixed record (`fallback:`): one shape,

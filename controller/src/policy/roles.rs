@@ -60,6 +60,7 @@ fn role(c: &mut Checker, ctx: &Ctx, at: &YamlPath, name: String, raw: RawRole) -
             .filter_map(|(i, rec)| fixed(c, ctx, &fallback_at.index(i), rec))
             .collect(),
         drain: drain(c, &at.key("drain"), &raw.drain.unwrap_or_default()),
+        probes: super::probes::probes(c, &at.key("probes"), &raw.probes),
         name,
     }
 }
