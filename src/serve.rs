@@ -53,6 +53,16 @@ pub(crate) struct ServeArgs {
         hide_env_values = true
     )]
     agent_tokens: Vec<String>,
+    /// An enrolment token: an agent presenting it for a new host name gets
+    /// the host's own token back, and the name is bound to that token (a
+    /// second agent claiming it gets 409). Repeat for several.
+    #[arg(
+        long = "enrolment-token",
+        env = "MUSTER_ENROLMENT_TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    enrolment_tokens: Vec<String>,
     /// An operator token that may change things, `NAME=SECRET` (the name is
     /// the actor in events) or a bare secret; repeat for several.
     #[arg(
@@ -123,6 +133,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store: Some(store),
         tokens: Tokens {
             agent: args.agent_tokens.clone(),
+            enrolment: args.enrolment_tokens.clone(),
             operators: args
                 .admin_tokens
                 .iter()

@@ -327,3 +327,45 @@ fn an_operator_move_drains_first_and_names_the_operator() {
     );
     assert_eq!(status, 202, "{reply}");
 }
+
+#[test]
+fn an_enrolment_token_yields_a_per_host_token_that_holds_the_name() {
+    let mut m = Muster::start_with(POLICY, &["--enrolment-token", "join-me"]);
+    let path = "/api/v1/agents/heartbeat";
+    let body = r#"{"name":"smurf9","addresses":["127.0.1.9"]}"#;
+    let (status, reply) = http(m.api, "POST", path, Some("join-me"), Some(body));
+    assert_eq!(status, 200, "{reply}");
+    let token = reply
+        .split(r#""token":""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a per-host token in the reply")
+        .to_string();
+    assert_eq!(token.len(), 64);
+    eventually(Duration::from_secs(3), "the binding to be committed", || {
+        let (status, _) = http(m.api, "POST", path, Some("join-me"), Some(body));
+        (status == 409).then_some(())
+    });
+    let (status, reply) = http(m.api, "POST", path, Some(&token), Some(body));
+    assert_eq!(status, 200, "{reply}");
+    assert!(!reply.contains(r#""token""#), "issued once only: {reply}");
+    // The token holds its own name only.
+    let other = r#"{"name":"smurf8","addresses":["127.0.1.8"]}"#;
+    assert_eq!(http(m.api, "POST", path, Some(&token), Some(other)).0, 401);
+    assert_eq!(http(m.api, "POST", path, Some("made-up"), Some(body)).0, 409);
+    // Nothing recorded for refused heartbeats.
+    let (_, events) = http(m.api, "GET", "/api/v1/events", None, None);
+    assert!(!events.contains("smurf8"), "{events}");
+
+    // Only the hash is stored, and it survives kill -9.
+    m.restart(true);
+    assert_eq!(http(m.api, "POST", path, Some(&token), Some(body)).0, 200);
+    for file in ["muster.db", "muster.db-wal"] {
+        let db = std::fs::read(m.dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !db.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token itself is not in {file}"
+        );
+    }
+    assert!(!m.log().contains(&token), "tokens never appear in logs");
+}

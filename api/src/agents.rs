@@ -62,6 +62,10 @@ pub struct HeartbeatReply {
     /// The probes to run for the assigned role.
     #[serde(default)]
     pub probes: Vec<ProbeSpec>,
+    /// Given once, at enrolment with an enrolment token: the host's own
+    /// token, to use from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// A probe the agent runs, as the policy defines it.
@@ -143,7 +147,7 @@ pub(crate) async fn heartbeat(
     headers: HeaderMap,
     body: Result<Json<HeartbeatBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<HeartbeatReply>, ApiError> {
-    state.tokens.require_agent(&headers)?;
+    let credential = state.tokens.agent_credential(&headers)?;
     let Json(body) = body.map_err(ApiError::from_json)?;
     let Some(controller) = &state.controller else {
         return Err(ApiError::new(
@@ -168,13 +172,22 @@ pub(crate) async fn heartbeat(
         addresses: body.addresses,
         report,
     };
-    match controller.heartbeat(heartbeat, now_millis()) {
+    match controller.heartbeat(heartbeat, &credential, now_millis()) {
         Ok(i) => Ok(Json(HeartbeatReply {
             role: i.role,
             state: i.state.to_owned(),
             interval_ms: u64::try_from(i.interval.as_millis()).unwrap_or(u64::MAX),
             probes: i.probes.iter().map(ProbeSpec::from).collect(),
+            token: i.issued_token,
         })),
+        Err(e @ HeartbeatError::Unauthorized) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            e.to_string(),
+        )),
+        Err(e @ HeartbeatError::NameTaken(_)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "name_taken", e.to_string()))
+        }
         Err(e @ HeartbeatError::BadName(_)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "bad_name",

@@ -8,6 +8,9 @@
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 
+use muster_controller::runner::AgentCredential;
+use muster_controller::tokens::token_hash;
+
 use crate::ApiError;
 
 /// What an operator token may do.
@@ -52,8 +55,10 @@ impl OperatorToken {
 /// Every token the API accepts.
 #[derive(Clone, Debug, Default)]
 pub struct Tokens {
-    /// Tokens agents present on the heartbeat endpoint.
+    /// Tokens any agent may present on the heartbeat endpoint.
     pub agent: Vec<String>,
+    /// Enrolment tokens: a new host presenting one gets its own token.
+    pub enrolment: Vec<String>,
     /// Operator tokens.
     pub operators: Vec<OperatorToken>,
 }
@@ -83,18 +88,21 @@ fn unauthorized(what: &str) -> ApiError {
 }
 
 impl Tokens {
-    /// The heartbeat endpoint's check.
-    pub(crate) fn require_agent(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+    /// The heartbeat endpoint's check: which kind of agent token this is.
+    /// Any other token may be a per-host one; the controller decides.
+    pub(crate) fn agent_credential(&self, headers: &HeaderMap) -> Result<AgentCredential, ApiError> {
         let given = bearer(headers).ok_or_else(|| unauthorized("an agent token is required"))?;
-        if self
-            .agent
-            .iter()
-            .any(|t| constant_time_eq(t.as_bytes(), given.as_bytes()))
-        {
-            Ok(())
+        let matches = |list: &[String]| {
+            list.iter()
+                .any(|t| constant_time_eq(t.as_bytes(), given.as_bytes()))
+        };
+        Ok(if matches(&self.agent) {
+            AgentCredential::Shared
+        } else if matches(&self.enrolment) {
+            AgentCredential::Enrolment
         } else {
-            Err(unauthorized("the agent token is not valid"))
-        }
+            AgentCredential::Token(token_hash(given))
+        })
     }
 
     fn operator(&self, headers: &HeaderMap) -> Option<&OperatorToken> {

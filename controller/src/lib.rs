@@ -9,4 +9,5 @@ pub mod policy;
 pub mod reconcile;
 pub mod runner;
 pub mod store;
+pub mod tokens;
 pub mod zone_builder;

@@ -58,11 +58,31 @@ pub struct Instructions {
     pub interval: Duration,
     /// The health checks to run for the assigned role.
     pub probes: Vec<Probe>,
+    /// A per-host token issued at enrolment: the agent must use it from
+    /// now on (it is shown once; the controller keeps only its hash).
+    pub issued_token: Option<String>,
+}
+
+/// What the agent authenticated with (the API checks the secret itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentCredential {
+    /// A token every agent may use (`--agent-token`): no per-host binding.
+    Shared,
+    /// An enrolment token: a host not yet bound gets its own token back.
+    Enrolment,
+    /// Any other token, by its hash: must be the one bound to the host.
+    Token(String),
 }
 
 /// Why a heartbeat was not accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum HeartbeatError {
+    /// The token is not known.
+    #[error("the agent token is not valid")]
+    Unauthorized,
+    /// Another token holds this host name.
+    #[error("host name {0:?} is held by another agent token")]
+    NameTaken(String),
     /// The name cannot be a DNS label.
     #[error("host name {0:?} must be one DNS label: a-z, 0-9 and '-', at most 63 characters")]
     BadName(String),
@@ -111,6 +131,7 @@ enum Command {
     Enrol {
         name: String,
         addresses: Vec<IpAddr>,
+        token_hash: Option<String>,
     },
     Reload {
         policy: Box<Policy>,
@@ -143,24 +164,46 @@ impl ControllerHandle {
     }
 
     /// Takes a heartbeat: records it in memory (no store write) and answers
-    /// with the host's assignment. An unknown host is enrolled.
-    pub fn heartbeat(&self, hb: Heartbeat, now: Millis) -> Result<Instructions, HeartbeatError> {
+    /// with the host's assignment. An unknown host is enrolled; with an
+    /// enrolment token it is also given its own token. A refused heartbeat
+    /// records nothing.
+    pub fn heartbeat(
+        &self,
+        hb: Heartbeat,
+        credential: &AgentCredential,
+        now: Millis,
+    ) -> Result<Instructions, HeartbeatError> {
         if !valid_label(&hb.name) {
             return Err(HeartbeatError::BadName(hb.name));
         }
         let view = self.view.load();
+        let known = view.farm.hosts.get(&hb.name);
+        let bound = known.and_then(|h| h.token_hash.as_deref());
+        let issue = match (credential, bound) {
+            (AgentCredential::Token(hash), Some(held)) if hash == held => false,
+            (_, Some(_)) => return Err(HeartbeatError::NameTaken(hb.name)),
+            (AgentCredential::Token(_), None) => return Err(HeartbeatError::Unauthorized),
+            (AgentCredential::Shared, None) => false,
+            (AgentCredential::Enrolment, None) => true,
+        };
+        let issued_token = if issue {
+            Some(crate::tokens::new_token().map_err(|_| HeartbeatError::Busy)?)
+        } else {
+            None
+        };
         let dead_after = i64::try_from(view.policy.heartbeat.dead_after.as_millis()).unwrap_or(i64::MAX);
         let interval = view.policy.heartbeat.interval;
-        let known = view.farm.hosts.get(&hb.name);
-        let needs_enrol = match known {
-            None => true,
-            Some(h) => !h.is_static && !hb.addresses.is_empty() && h.addresses != hb.addresses,
-        };
+        let needs_enrol = issue
+            || match known {
+                None => true,
+                Some(h) => !h.is_static && !hb.addresses.is_empty() && h.addresses != hb.addresses,
+            };
         if needs_enrol {
             self.commands
                 .try_send(Command::Enrol {
                     name: hb.name.clone(),
                     addresses: hb.addresses.clone(),
+                    token_hash: issued_token.as_deref().map(crate::tokens::token_hash),
                 })
                 .map_err(|_| HeartbeatError::Busy)?;
         }
@@ -180,6 +223,7 @@ impl ControllerHandle {
             state: known.map_or("unassigned", |h| assignment_state(h, assignment)),
             interval,
             probes,
+            issued_token,
         })
     }
 
@@ -272,9 +316,13 @@ async fn run(
 async fn handle(engine: &mut Engine, command: Command) -> bool {
     let now = now_millis();
     match command {
-        Command::Enrol { name, addresses } => {
+        Command::Enrol {
+            name,
+            addresses,
+            token_hash,
+        } => {
             let result = engine
-                .change(now, |farm| enrol(farm, &name, addresses, now))
+                .change(now, |farm| enrol(farm, &name, addresses, token_hash, now))
                 .await;
             match result {
                 Ok(_) => true,
@@ -388,13 +436,28 @@ fn operator_move(farm: &mut Farm, req: &MoveRequest, from: Option<String>, now: 
     vec![event]
 }
 
-/// Adds `name` to the farm (or updates its addresses); returns the event.
-fn enrol(farm: &mut Farm, name: &str, addresses: Vec<std::net::IpAddr>, now: Millis) -> Vec<Event> {
-    let (kind, reason) = match farm.hosts.get_mut(name) {
-        Some(host) if host.addresses == addresses => return Vec::new(),
+/// Adds `name` to the farm, updates its addresses, or binds its token (a
+/// name already bound keeps its token: the first enrolment wins). Returns
+/// the events.
+fn enrol(
+    farm: &mut Farm,
+    name: &str,
+    addresses: Vec<std::net::IpAddr>,
+    token_hash: Option<String>,
+    now: Millis,
+) -> Vec<Event> {
+    let mut reasons = Vec::new();
+    let kind = match farm.hosts.get_mut(name) {
         Some(host) => {
-            host.addresses = addresses;
-            ("addresses", "the agent reported new addresses")
+            if !addresses.is_empty() && host.addresses != addresses && !host.is_static {
+                host.addresses = addresses;
+                reasons.push("the agent reported new addresses");
+            }
+            if host.token_hash.is_none() && token_hash.is_some() {
+                host.token_hash = token_hash;
+                reasons.push("bound to its own agent token");
+            }
+            "update"
         }
         None => {
             farm.hosts.insert(
@@ -408,14 +471,21 @@ fn enrol(farm: &mut Farm, name: &str, addresses: Vec<std::net::IpAddr>, now: Mil
                     pinned: false,
                     cordoned: false,
                     dead: false,
-                    token_hash: None,
+                    token_hash: token_hash.clone(),
                 },
             );
             farm.assignments
                 .insert(name.to_owned(), Assignment::active(None, now));
-            ("enrol", "first heartbeat from an unknown host")
+            reasons.push("first heartbeat from an unknown host");
+            if token_hash.is_some() {
+                reasons.push("bound to its own agent token");
+            }
+            "enrol"
         }
     };
+    if reasons.is_empty() {
+        return Vec::new();
+    }
     vec![Event {
         at: now,
         kind: kind.to_owned(),
@@ -423,7 +493,7 @@ fn enrol(farm: &mut Farm, name: &str, addresses: Vec<std::net::IpAddr>, now: Mil
         from_role: None,
         to_role: None,
         actor: "agent".to_owned(),
-        reason: reason.to_owned(),
+        reason: reasons.join("; "),
         serial: None,
     }]
 }
