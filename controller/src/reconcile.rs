@@ -14,10 +14,12 @@
 //! 3. **Drains finish** once the records' TTL has passed and the role's
 //!    work is done (`queue_depth` 0) or the drain timed out; only then does
 //!    the host change role (drain before move).
-//! 4. **Counts**: a role below its wanted count takes hosts — unassigned
-//!    ones first, then from roles above their own wanted count — within the
-//!    per-tick and per-role caps, never static, pinned, cordoned, dead,
-//!    ineligible or cooling-down hosts.
+//! 4. **Counts**, on the farm as rules 1–3 leave it: a role below its
+//!    wanted count (its active live members plus live hosts draining
+//!    towards it) takes hosts — unassigned ones first, then from roles
+//!    above their own wanted count — within the per-tick (per instant: moves
+//!    already made at `now` count) and per-role caps, never static, pinned,
+//!    cordoned, dead, ineligible or cooling-down hosts.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -219,9 +221,30 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
         }
     }
 
-    // 4. Counts.
-    steps.extend(fill_roles(policy, farm, observed, wanted, &alive, now));
+    // 4. Counts, on the farm as the steps above leave it: a finished drain
+    // serves its new role and no longer counts against its old role's
+    // drains, so planning again after applying finds nothing more to do.
+    // Moves already made at this instant (by a plan for the same `now`,
+    // applied) use up its budget, for the same reason.
+    let budget = policy
+        .limits
+        .moves_per_tick
+        .saturating_sub(moves_made_at(farm, now));
+    let mut after = farm.clone();
+    for step in &steps {
+        apply(&mut after, step, now);
+    }
+    steps.extend(fill_roles(policy, &after, observed, wanted, &alive, budget, now));
     steps
+}
+
+/// Hosts that started a drain or changed role at `now`.
+fn moves_made_at(farm: &Farm, now: Millis) -> u32 {
+    let made = farm.assignments.values().filter(|a| match &a.phase {
+        Phase::Draining { started, .. } => *started == now,
+        Phase::Active => a.last_moved == Some(now),
+    });
+    u32::try_from(made.count()).unwrap_or(u32::MAX)
 }
 
 /// Why fail-static should be in force, if it should.
@@ -298,6 +321,7 @@ fn fill_roles(
     observed: &Observed,
     wanted: &Wanted,
     alive: &BTreeSet<&str>,
+    mut budget: u32,
     now: Millis,
 ) -> Vec<Step> {
     let want = |role: &str| {
@@ -307,7 +331,8 @@ fn fill_roles(
             .unwrap_or(0)
             .max(policy.roles.get(role).map_or(0, |r| r.min))
     };
-    // Serving members plus hosts already draining towards the role.
+    // Serving members plus live hosts already draining towards the role (a
+    // dead one will not serve it: the role needs another).
     let mut count: BTreeMap<&str, u32> = BTreeMap::new();
     let mut outgoing: BTreeMap<&str, u32> = BTreeMap::new();
     for (name, a) in &farm.assignments {
@@ -319,7 +344,9 @@ fn fill_roles(
                 *count.entry(role).or_default() += 1;
             }
             (from, Phase::Draining { to, .. }) => {
-                if let Some(to) = to {
+                if let Some(to) = to
+                    && alive.contains(name.as_str())
+                {
                     *count.entry(to).or_default() += 1;
                 }
                 if let Some(from) = from {
@@ -331,7 +358,6 @@ fn fill_roles(
     }
 
     let cooldown = millis(policy.limits.host_cooldown);
-    let mut budget = policy.limits.moves_per_tick;
     let mut chosen: BTreeSet<&str> = BTreeSet::new();
     let mut steps = Vec::new();
     for role in policy.roles.keys() {

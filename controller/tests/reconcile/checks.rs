@@ -1,0 +1,190 @@
+//! The rules the property tests check after each step and each tick (see
+//! `props.rs` for the list and why).
+
+use std::collections::BTreeMap;
+
+use muster_controller::farm::{Farm, Phase};
+use muster_controller::policy::DrainUntil;
+use muster_controller::reconcile::{Step, membership};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+use crate::sim::Sim;
+
+impl Sim {
+    pub(crate) fn check_step(
+        &mut self,
+        step: &Step,
+        steps: &[Step],
+        moves: &mut u32,
+        gave: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let farm = &self.farm;
+        match step {
+            Step::MarkDead { host, .. } => {
+                let h = &farm.hosts[host];
+                if h.is_static || h.dead || self.fresh(host) || farm.panic {
+                    return Err(format!("{host} declared dead: {h:?}"));
+                }
+            }
+            Step::Revive { host } => {
+                let streak = self.observed.get(host).map_or(0, |o| o.good_streak);
+                if !farm.hosts[host].dead || !self.fresh(host) || streak < self.policy.heartbeat.revive_after
+                {
+                    return Err(format!("{host} revived after {streak} good heartbeats"));
+                }
+            }
+            Step::EnterPanic { .. } => {
+                if farm.panic || steps.len() != 1 {
+                    return Err("panic entered with other steps, or twice".to_owned());
+                }
+            }
+            Step::LeavePanic => {
+                if !farm.panic {
+                    return Err("left a panic never entered".to_owned());
+                }
+            }
+            Step::Assign { host, role, .. } => {
+                self.movable(farm, host, role)?;
+                if farm.assignments[host].role.is_some() {
+                    return Err(format!("{host} assigned though it holds a role"));
+                }
+                *moves += 1;
+            }
+            Step::StartDrain { host, from, to, .. } => {
+                let to = to.as_deref().ok_or("the planner drained towards no role")?;
+                self.movable(farm, host, to)?;
+                if farm.assignments[host].role.as_deref() != Some(from) {
+                    return Err(format!("{host} drained from {from}, a role it does not hold"));
+                }
+                self.drains.insert(host.clone(), (from.clone(), self.now));
+                gave.push(from.clone());
+                *moves += 1;
+            }
+            Step::FinishDrain {
+                host,
+                from,
+                to,
+                reason,
+            } => {
+                let a = &farm.assignments[host];
+                let Phase::Draining {
+                    to: going, started, ..
+                } = &a.phase
+                else {
+                    return Err(format!("{host} finished a drain it was not in"));
+                };
+                if a.role.as_deref() != Some(from) || going != to {
+                    return Err(format!("{host} finished the wrong drain: {a:?}"));
+                }
+                if self.drains.remove(host) != Some((from.clone(), *started)) {
+                    return Err(format!("{host} finished a drain nobody started"));
+                }
+                let elapsed = self.now - started;
+                if elapsed < self.ttl_ms(from) {
+                    return Err(format!("{host} left {from} after {elapsed} ms, inside the TTL"));
+                }
+                let timed_out = elapsed >= self.timeout_ms(from);
+                let done = match self.policy.roles[from].drain.until {
+                    DrainUntil::Ttl => true,
+                    DrainUntil::QueueEmpty => {
+                        timed_out || farm.hosts[host].dead || self.queue(host) == Some(0.0)
+                    }
+                    DrainUntil::Timeout => timed_out,
+                };
+                if !done {
+                    return Err(format!("{host} left {from} too early ({reason})"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_roles_changed_by_steps(
+        &self,
+        before: &Farm,
+        steps: &[Step],
+    ) -> Result<(), TestCaseError> {
+        for (host, a) in &self.farm.assignments {
+            let was = &before.assignments[host].role;
+            if &a.role != was {
+                let explained = steps.iter().any(|s| match s {
+                    Step::Assign { host: h, .. } | Step::FinishDrain { host: h, .. } => h == host,
+                    _ => false,
+                });
+                prop_assert!(
+                    explained,
+                    "{host} went from {was:?} to {:?} without a move",
+                    a.role
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_pools(&self) -> Result<(), TestCaseError> {
+        let members = membership(&self.policy, &self.farm, &self.observed);
+        let mut seen = BTreeMap::new();
+        for (role, hosts) in &members {
+            for host in hosts {
+                prop_assert!(
+                    seen.insert(host, role).is_none(),
+                    "{host} published twice: {members:?}"
+                );
+                let h = &self.farm.hosts[host];
+                let a = &self.farm.assignments[host];
+                prop_assert!(
+                    a.role.as_ref() == Some(role) && !a.is_draining() && !h.cordoned,
+                    "{host} published in {role}: {a:?} {h:?}"
+                );
+                prop_assert!(h.is_static || !h.dead, "dead {host} published");
+                if !self.farm.panic {
+                    prop_assert!(
+                        h.is_static || self.fresh(host),
+                        "{host} published, silent or failing"
+                    );
+                }
+            }
+        }
+        for role in self.policy.roles.keys() {
+            let out = Self::outgoing(&self.farm, role);
+            prop_assert!(
+                out <= self.policy.limits.moves_per_role,
+                "{out} draining out of {role}"
+            );
+        }
+        if !self.farm.panic {
+            for (host, a) in &self.farm.assignments {
+                if let (Some(from), Phase::Draining { started, .. }) = (&a.role, &a.phase) {
+                    let limit = self.ttl_ms(from).max(self.timeout_ms(from));
+                    prop_assert!(self.now - started <= limit, "{host} still draining out of {from}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_supply(&self, moves: u32, gave: &[String], shown: &str) -> Result<(), TestCaseError> {
+        for role in self.policy.roles.keys() {
+            let supply = Self::supply(&self.farm, role);
+            if supply >= self.min(role) || moves >= self.policy.limits.moves_per_tick {
+                continue;
+            }
+            if let Some(donor) = self.donor_for(role) {
+                return Err(TestCaseError::fail(format!(
+                    "{role} has {supply} of min {} but {donor} could go: {:?}\nsteps:\n{shown}",
+                    self.min(role),
+                    self.farm.assignments[&donor]
+                )));
+            }
+        }
+        for from in gave {
+            let supply = Self::supply(&self.farm, from);
+            prop_assert!(
+                supply >= self.min(from),
+                "{from} gave a host and is now at {supply}\n{shown}"
+            );
+        }
+        Ok(())
+    }
+}
