@@ -357,55 +357,62 @@ fn fill_roles(
         }
     }
 
+    let min = |role: &str| policy.roles.get(role).map_or(0, |r| r.min);
     let cooldown = millis(policy.limits.host_cooldown);
     let mut chosen: BTreeSet<&str> = BTreeSet::new();
     let mut steps = Vec::new();
-    for role in policy.roles.keys() {
-        while count.get(role.as_str()).copied().unwrap_or(0) < want(role) && budget > 0 {
-            let donor = farm
-                .hosts
-                .values()
-                .filter(|h| !h.is_static && !h.pinned && !h.cordoned && alive.contains(h.name.as_str()))
-                .filter(|h| !chosen.contains(h.name.as_str()))
-                .filter(|h| h.eligible.is_empty() || h.eligible.iter().any(|e| e == role))
-                .filter_map(|h| farm.assignments.get(&h.name).map(|a| (h, a)))
-                .filter(|(_, a)| a.phase == Phase::Active && a.role.as_deref() != Some(role.as_str()))
-                .filter(|(_, a)| a.last_moved.is_none_or(|t| now - t >= cooldown))
-                .filter(|(_, a)| match a.role.as_deref() {
-                    None => true,
-                    Some(from) => {
-                        count.get(from).copied().unwrap_or(0) > want(from)
-                            && outgoing.get(from).copied().unwrap_or(0) < policy.limits.moves_per_role
-                    }
-                })
-                .min_by(|(ha, aa), (hb, ab)| {
-                    donor_rank(aa, ha, &count, &want, observed)
-                        .total_cmp_with(&donor_rank(ab, hb, &count, &want, observed))
-                });
-            let Some((host, assignment)) = donor else { break };
-            chosen.insert(&host.name);
-            budget -= 1;
-            *count.entry(role).or_default() += 1;
-            let reason = format!("{role} below its wanted count of {}", want(role));
-            match &assignment.role {
-                None => steps.push(Step::Assign {
-                    host: host.name.clone(),
-                    role: role.clone(),
-                    actor: RECONCILER.to_owned(),
-                    reason,
-                }),
-                Some(from) => {
-                    if let Some(c) = count.get_mut(from.as_str()) {
-                        *c -= 1;
-                    }
-                    *outgoing.entry(from).or_default() += 1;
-                    steps.push(Step::StartDrain {
+    // Every role to its min first, taking from roles above their own min;
+    // then to its wanted count, taking only from roles above theirs. So a
+    // raised wanted count never keeps another role below its min.
+    let passes: [(&dyn Fn(&str) -> u32, &str); 2] = [(&min, "min"), (&want, "wanted count")];
+    for (target, what) in passes {
+        for role in policy.roles.keys() {
+            while count.get(role.as_str()).copied().unwrap_or(0) < target(role) && budget > 0 {
+                let donor = farm
+                    .hosts
+                    .values()
+                    .filter(|h| !h.is_static && !h.pinned && !h.cordoned && alive.contains(h.name.as_str()))
+                    .filter(|h| !chosen.contains(h.name.as_str()))
+                    .filter(|h| h.eligible.is_empty() || h.eligible.iter().any(|e| e == role))
+                    .filter_map(|h| farm.assignments.get(&h.name).map(|a| (h, a)))
+                    .filter(|(_, a)| a.phase == Phase::Active && a.role.as_deref() != Some(role.as_str()))
+                    .filter(|(_, a)| a.last_moved.is_none_or(|t| now - t >= cooldown))
+                    .filter(|(_, a)| match a.role.as_deref() {
+                        None => true,
+                        Some(from) => {
+                            count.get(from).copied().unwrap_or(0) > target(from)
+                                && outgoing.get(from).copied().unwrap_or(0) < policy.limits.moves_per_role
+                        }
+                    })
+                    .min_by(|(ha, aa), (hb, ab)| {
+                        donor_rank(aa, ha, &count, &want, observed)
+                            .total_cmp_with(&donor_rank(ab, hb, &count, &want, observed))
+                    });
+                let Some((host, assignment)) = donor else { break };
+                chosen.insert(&host.name);
+                budget -= 1;
+                *count.entry(role).or_default() += 1;
+                let reason = format!("{role} below its {what} of {}", target(role));
+                match &assignment.role {
+                    None => steps.push(Step::Assign {
                         host: host.name.clone(),
-                        from: from.clone(),
-                        to: Some(role.clone()),
+                        role: role.clone(),
                         actor: RECONCILER.to_owned(),
                         reason,
-                    });
+                    }),
+                    Some(from) => {
+                        if let Some(c) = count.get_mut(from.as_str()) {
+                            *c -= 1;
+                        }
+                        *outgoing.entry(from).or_default() += 1;
+                        steps.push(Step::StartDrain {
+                            host: host.name.clone(),
+                            from: from.clone(),
+                            to: Some(role.clone()),
+                            actor: RECONCILER.to_owned(),
+                            reason,
+                        });
+                    }
                 }
             }
         }

@@ -16,7 +16,7 @@ fn moves_per_tick_is_respected() {
         smurf9 -
         ",
         NOW,
-        "assign smurf8 -> smtp-in [reconciler: smtp-in below its wanted count of 1]",
+        "assign smurf8 -> smtp-in [reconciler: smtp-in below its min of 1]",
     );
     check(
         POLICY,
@@ -27,8 +27,8 @@ fn moves_per_tick_is_respected() {
         ",
         NOW,
         "
-        assign smurf7 -> smtp-in [reconciler: smtp-in below its wanted count of 1]
-        assign smurf8 -> smtp-out [reconciler: smtp-out below its wanted count of 2]
+        assign smurf7 -> smtp-in [reconciler: smtp-in below its min of 1]
+        assign smurf8 -> smtp-out [reconciler: smtp-out below its min of 2]
         ",
     );
 }
@@ -46,7 +46,7 @@ fn moves_per_role_is_respected() {
         smurf5 smtp-out
         ",
         NOW,
-        "drain smurf1 smtp-out -> smtp-in [reconciler: smtp-in below its wanted count of 1]",
+        "drain smurf1 smtp-out -> smtp-in [reconciler: smtp-in below its min of 1]",
     );
     // One already draining out of smtp-out blocks a second.
     check(
@@ -75,8 +75,8 @@ fn moves_per_role_is_respected() {
         ",
         NOW,
         "
-        drain smurf1 smtp-out -> smtp-in [reconciler: smtp-in below its wanted count of 1]
-        drain smurf2 smtp-out -> web [reconciler: web below its wanted count of 1]
+        drain smurf1 smtp-out -> smtp-in [reconciler: smtp-in below its min of 1]
+        drain smurf2 smtp-out -> web [reconciler: web below its min of 1]
         ",
     );
 }
@@ -98,13 +98,13 @@ fn a_host_is_not_moved_twice_within_its_cooldown() {
         POLICY,
         &farm(NOW - 299),
         NOW,
-        "drain smurf2 smtp-out -> web [reconciler: web below its wanted count of 1]",
+        "drain smurf2 smtp-out -> web [reconciler: web below its min of 1]",
     );
     check(
         POLICY,
         &farm(NOW - 300),
         NOW,
-        "drain smurf1 smtp-out -> web [reconciler: web below its wanted count of 1]",
+        "drain smurf1 smtp-out -> web [reconciler: web below its min of 1]",
     );
     // An unassigned host within its cooldown is not assigned either.
     check(
@@ -159,7 +159,7 @@ fn hosts_automation_may_not_touch_are_never_chosen() {
         smurf9 spare roles=web,spare
         ",
         NOW,
-        "drain smurf9 spare -> web [reconciler: web below its wanted count of 1]",
+        "drain smurf9 spare -> web [reconciler: web below its min of 1]",
     );
 }
 
@@ -176,7 +176,7 @@ fn the_least_loaded_donor_goes_first_then_by_name() {
         POLICY,
         farm,
         NOW,
-        "drain smurf2 smtp-out -> web [reconciler: web below its wanted count of 1]",
+        "drain smurf2 smtp-out -> web [reconciler: web below its min of 1]",
     );
     // Same input, same steps, whatever order the farm was written in.
     let reversed: String = farm.lines().rev().map(|l| format!("{l}\n")).collect();
@@ -207,6 +207,29 @@ fn a_cordoned_host_is_not_published_a_pinned_one_is_but_never_moves() {
         POLICY,
         farm,
         NOW,
-        "drain smurf6 spare -> smtp-in [reconciler: smtp-in below its wanted count of 1]",
+        "drain smurf6 spare -> smtp-in [reconciler: smtp-in below its min of 1]",
+    );
+}
+
+#[test]
+fn a_raised_wanted_count_never_keeps_another_role_below_its_min() {
+    // smtp-out wants 3 (a schedule, say) and has 3; web has lost its only
+    // host. Mins come first: web takes one of smtp-out's, leaving smtp-out
+    // above its own min of 2 but below its wanted count.
+    let mut world = World::new(
+        &with_limits("moves_per_tick: 5, moves_per_role: 5, host_cooldown: 5m"),
+        "
+        smurf1 smtp-out
+        smurf2 smtp-out
+        smurf3 smtp-out
+        smurf4 smtp-in
+        ",
+        NOW,
+    );
+    world.wanted.insert("smtp-out".into(), 3);
+    let steps = fixture::render(&world.plan());
+    assert!(
+        steps.contains("-> web [reconciler: web below its min of 1]"),
+        "{steps}"
     );
 }

@@ -16,7 +16,7 @@ fn a_role_below_min_takes_an_unassigned_host_first() {
         smurf9 -
         ",
         NOW,
-        "assign smurf9 -> web [reconciler: web below its wanted count of 1]",
+        "assign smurf9 -> web [reconciler: web below its min of 1]",
     );
 }
 
@@ -31,7 +31,7 @@ fn otherwise_it_drains_a_host_from_a_role_above_its_min() {
         smurf4 smtp-in
         ",
         NOW,
-        "drain smurf1 smtp-out -> web [reconciler: web below its wanted count of 1]",
+        "drain smurf1 smtp-out -> web [reconciler: web below its min of 1]",
     );
 }
 
@@ -175,7 +175,7 @@ fn a_draining_host_leaves_dns_at_once_and_changes_role_after() {
     assert_eq!(world.members(), "smtp-in: smurf4\nsmtp-out: smurf1 smurf2 smurf3");
     assert_eq!(
         world.tick(),
-        "drain smurf2 smtp-out -> web [reconciler: web below its wanted count of 1]"
+        "drain smurf2 smtp-out -> web [reconciler: web below its min of 1]"
     );
     assert_eq!(world.members(), "smtp-in: smurf4\nsmtp-out: smurf1 smurf3");
 
@@ -226,7 +226,7 @@ fn a_dead_host_on_its_way_to_a_role_does_not_count_for_it() {
         NOW,
         "
         dead smurf5 [no heartbeat for 10.0s]
-        assign smurf9 -> smtp-out [reconciler: smtp-out below its wanted count of 2]
+        assign smurf9 -> smtp-out [reconciler: smtp-out below its min of 2]
         ",
     );
 }
@@ -249,7 +249,7 @@ fn a_drain_finishing_frees_its_roles_drain_slot_in_the_same_plan() {
         NOW,
         "
         finish smurf3 smtp-out -> web [queue empty]
-        drain smurf1 smtp-out -> smtp-in [reconciler: smtp-in below its wanted count of 1]
+        drain smurf1 smtp-out -> smtp-in [reconciler: smtp-in below its min of 1]
         ",
     );
 }

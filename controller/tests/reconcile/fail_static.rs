@@ -148,8 +148,8 @@ fn in_panic_nothing_that_would_happen_happens() {
         calm
         dead smurf4 [disk full]
         finish smurf8 web -> spare [records' TTL passed]
-        assign smurf7 -> smtp-in [reconciler: smtp-in below its wanted count of 1]
-        drain smurf1 smtp-out -> web [reconciler: web below its wanted count of 1]
+        assign smurf7 -> smtp-in [reconciler: smtp-in below its min of 1]
+        drain smurf1 smtp-out -> web [reconciler: web below its min of 1]
         ",
     );
 }

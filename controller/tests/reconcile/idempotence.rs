@@ -28,7 +28,7 @@ fn planning_again_after_applying_yields_nothing() {
         dead smurf1 [no heartbeat for 10.0s]
         revive smurf4
         finish smurf5 web -> smtp-out [records' TTL passed]
-        assign smurf7 -> web [reconciler: web below its wanted count of 1]
+        assign smurf7 -> web [reconciler: web below its min of 1]
         ",
     );
     // Everything below min at once, more than the caps allow.
@@ -44,8 +44,8 @@ fn planning_again_after_applying_yields_nothing() {
         ",
         NOW,
         "
-        assign smurf6 -> smtp-in [reconciler: smtp-in below its wanted count of 1]
-        drain smurf1 spare -> smtp-out [reconciler: smtp-out below its wanted count of 2]
+        assign smurf6 -> smtp-in [reconciler: smtp-in below its min of 1]
+        drain smurf1 spare -> smtp-out [reconciler: smtp-out below its min of 2]
         ",
     );
 }
