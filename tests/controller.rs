@@ -369,3 +369,28 @@ fn an_enrolment_token_yields_a_per_host_token_that_holds_the_name() {
     }
     assert!(!m.log().contains(&token), "tokens never appear in logs");
 }
+
+#[test]
+fn hosts_added_by_a_reload_get_dead_after_to_report() {
+    let m = Muster::start_with(POLICY, &["--agent-token", TOKEN]);
+    let _sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
+    eventually(Duration::from_secs(5), "four members", || {
+        (pool(&m).len() == 4).then_some(())
+    });
+    m.reload(&format!(
+        "{POLICY}  - {{ name: smurf5, address: 127.0.1.5, role: smtp-out }}\n"
+    ));
+    eventually(Duration::from_secs(3), "smurf5 enrolled from the policy", || {
+        pool(&m).contains(&"127.0.1.5".to_string()).then_some(())
+    });
+    let added = Instant::now();
+    eventually(Duration::from_secs(6), "smurf5 declared dead", || {
+        (!pool(&m).contains(&"127.0.1.5".to_string())).then_some(())
+    });
+    assert!(
+        added.elapsed() >= Duration::from_secs(2),
+        "silent only after dead_after: {:?}",
+        added.elapsed()
+    );
+    assert!(events(&m).contains("no heartbeat for"), "{}", events(&m));
+}

@@ -265,7 +265,12 @@ impl Engine {
         let mut farm = self.farm.clone();
         let mut events = edit(&mut farm);
         let membership = {
-            let obs = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut obs = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
+            // Hosts new to the farm (a reload's inventory) get `dead_after`
+            // to report before anyone calls them silent.
+            for host in farm.hosts.values().filter(|h| !h.is_static && !h.dead) {
+                obs.assume_alive(&host.name, now);
+            }
             reconcile::membership(&self.policy, &farm, &obs)
         };
         events.extend(publication_events(&self.membership, &membership, &[], now));
