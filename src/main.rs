@@ -1,6 +1,7 @@
 //! `muster`: the one binary. Subcommands parse their flags here and hand
 //! off to the crates; nothing below this file knows about the command line.
 
+mod agent;
 mod check;
 mod serve;
 
@@ -22,6 +23,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Validate policy files without running anything.
     Check(check::CheckArgs),
+    /// Run on a box: heartbeats, probes, metrics and role-change hooks.
+    Agent(agent::AgentArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +39,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Serve(args) => serve::run(args),
+        Command::Agent(args) => agent::run(args),
     }
 }

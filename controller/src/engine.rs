@@ -240,16 +240,19 @@ impl Engine {
     pub async fn tick(&mut self, now: Millis) -> Result<TickReport, EngineError> {
         let wanted: Wanted = reconcile::wanted_from_policy(&self.policy);
         let mut farm = self.farm.clone();
-        let (steps, mut events, membership) = {
-            let obs = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
-            let steps = reconcile::plan(&self.policy, &farm, &obs, &wanted, now);
-            let events: Vec<Event> = steps
-                .iter()
-                .map(|s| reconcile::apply(&mut farm, s, now))
-                .collect();
-            let membership = reconcile::membership(&self.policy, &farm, &obs);
-            (steps, events, membership)
-        };
+        // Copy the observations and let heartbeats go on while we plan: the
+        // lock is held for a copy, never for the reconcile.
+        let obs = self
+            .observed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let steps = reconcile::plan(&self.policy, &farm, &obs, &wanted, now);
+        let mut events: Vec<Event> = steps
+            .iter()
+            .map(|s| reconcile::apply(&mut farm, s, now))
+            .collect();
+        let membership = reconcile::membership(&self.policy, &farm, &obs);
         events.extend(publication_events(&self.membership, &membership, &steps, now));
         self.commit_and_publish(farm, membership, events, steps.len(), now)
             .await

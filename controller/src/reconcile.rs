@@ -364,7 +364,7 @@ fn fill_roles(
     // Every role to its min first, taking from roles above their own min;
     // then to its wanted count, taking only from roles above theirs. So a
     // raised wanted count never keeps another role below its min.
-    let passes: [(&dyn Fn(&str) -> u32, &str); 2] = [(&min, "min"), (&want, "wanted count")];
+    let passes: [(Target<'_>, &str); 2] = [(&min, "min"), (&want, "wanted count")];
     for (target, what) in passes {
         for role in policy.roles.keys() {
             while count.get(role.as_str()).copied().unwrap_or(0) < target(role) && budget > 0 {
@@ -419,6 +419,9 @@ fn fill_roles(
     }
     steps
 }
+
+/// A count per role: its min, or its wanted count.
+type Target<'a> = &'a dyn Fn(&str) -> u32;
 
 /// Donor preference: unassigned first, then the role with the largest
 /// surplus, then the least loaded, then by name (stable tie-break).
