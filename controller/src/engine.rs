@@ -253,6 +253,11 @@ impl Engine {
             .map(|s| reconcile::apply(&mut farm, s, now))
             .collect();
         let membership = reconcile::membership(&self.policy, &farm, &obs);
+        if steps.is_empty() && membership == self.membership {
+            // The common tick: nothing to apply, nobody to (un)publish, so
+            // no zone to rebuild.
+            return Ok(TickReport::default());
+        }
         events.extend(publication_events(&self.membership, &membership, &steps, now));
         self.commit_and_publish(farm, membership, events, steps.len(), now)
             .await

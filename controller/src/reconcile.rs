@@ -230,11 +230,16 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
         .limits
         .moves_per_tick
         .saturating_sub(moves_made_at(farm, now));
-    let mut after = farm.clone();
-    for step in &steps {
-        apply(&mut after, step, now);
-    }
-    steps.extend(fill_roles(policy, &after, observed, wanted, &alive, budget, now));
+    let fills = if steps.is_empty() {
+        fill_roles(policy, farm, observed, wanted, &alive, budget, now)
+    } else {
+        let mut after = farm.clone();
+        for step in &steps {
+            apply(&mut after, step, now);
+        }
+        fill_roles(policy, &after, observed, wanted, &alive, budget, now)
+    };
+    steps.extend(fills);
     steps
 }
 
