@@ -239,25 +239,26 @@ impl Engine {
     /// policy (and later from schedules and load rules).
     pub async fn tick(&mut self, now: Millis) -> Result<TickReport, EngineError> {
         let wanted: Wanted = reconcile::wanted_from_policy(&self.policy);
-        let mut farm = self.farm.clone();
         // Copy the observations and let heartbeats go on while we plan: the
-        // lock is held for a copy, never for the reconcile.
+        // lock is held for a copy (reports are shared, not deep-copied),
+        // never for the reconcile.
         let obs = self
             .observed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let steps = reconcile::plan(&self.policy, &farm, &obs, &wanted, now);
+        let steps = reconcile::plan(&self.policy, &self.farm, &obs, &wanted, now);
+        if steps.is_empty() && reconcile::membership(&self.policy, &self.farm, &obs) == self.membership {
+            // The common tick: nothing to apply, nobody to (un)publish, so
+            // nothing to copy and no zone to rebuild.
+            return Ok(TickReport::default());
+        }
+        let mut farm = self.farm.clone();
         let mut events: Vec<Event> = steps
             .iter()
             .map(|s| reconcile::apply(&mut farm, s, now))
             .collect();
         let membership = reconcile::membership(&self.policy, &farm, &obs);
-        if steps.is_empty() && membership == self.membership {
-            // The common tick: nothing to apply, nobody to (un)publish, so
-            // no zone to rebuild.
-            return Ok(TickReport::default());
-        }
         events.extend(publication_events(&self.membership, &membership, &steps, now));
         self.commit_and_publish(farm, membership, events, steps.len(), now)
             .await

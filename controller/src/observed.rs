@@ -5,6 +5,7 @@
 //! persisted.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::farm::Millis;
 
@@ -29,8 +30,9 @@ pub struct Observation {
     /// Consecutive heartbeats with every probe passing, counted since the
     /// last failing one or the last silence longer than `dead_after`.
     pub good_streak: u32,
-    /// The latest report.
-    pub report: Report,
+    /// The latest report (shared: copying the observations for a tick
+    /// copies no reports).
+    pub report: Arc<Report>,
 }
 
 impl Observation {
@@ -64,7 +66,7 @@ impl Observed {
             (true, false) => entry.good_streak.saturating_add(1),
         };
         entry.last_heartbeat = now;
-        entry.report = report;
+        entry.report = Arc::new(report);
     }
 
     /// Treats `host` as heard from at `now` without a report: used at start
@@ -74,7 +76,7 @@ impl Observed {
         self.hosts.entry(host.to_owned()).or_insert_with(|| Observation {
             last_heartbeat: now,
             good_streak: 0,
-            report: Report::default(),
+            report: Arc::default(),
         });
     }
 

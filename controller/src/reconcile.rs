@@ -363,13 +363,18 @@ fn fill_roles(
     }
 
     let min = |role: &str| policy.roles.get(role).map_or(0, |r| r.min);
-    let cooldown = millis(policy.limits.host_cooldown);
+    // Never twice at one instant, even with no cooldown: what was chosen
+    // at `now` stays chosen when planning again at `now`.
+    let cooldown = millis(policy.limits.host_cooldown).max(1);
     let mut chosen: BTreeSet<&str> = BTreeSet::new();
     let mut steps = Vec::new();
     // Every role to its min first, taking from roles above their own min;
-    // then to its wanted count, taking only from roles above theirs. So a
-    // raised wanted count never keeps another role below its min.
-    let passes: [(Target<'_>, &str); 2] = [(&min, "min"), (&want, "wanted count")];
+    // then to its wanted count, taking only from roles above theirs; then to
+    // its min again, since filling wanted counts with unassigned hosts can
+    // leave a role above its min that the first pass could not take from.
+    // So a raised wanted count never keeps another role below its min, and
+    // planning again finds nothing new.
+    let passes: [(Target<'_>, &str); 3] = [(&min, "min"), (&want, "wanted count"), (&min, "min")];
     for (target, what) in passes {
         for role in policy.roles.keys() {
             while count.get(role.as_str()).copied().unwrap_or(0) < target(role) && budget > 0 {

@@ -166,8 +166,11 @@ impl Sim {
         h.eligible.is_empty() || h.eligible.iter().any(|e| e == role)
     }
 
+    /// Out of its cooldown; never at the instant it was moved, even with no
+    /// cooldown (planning again at one instant moves nothing new).
     pub(crate) fn cooled(&self, a: &Assignment) -> bool {
-        a.last_moved.is_none_or(|t| self.now - t >= self.cooldown_ms())
+        a.last_moved
+            .is_none_or(|t| self.now - t >= self.cooldown_ms().max(1))
     }
 
     /// Whether automation may give `host` to `role` (on `farm` as it is).
