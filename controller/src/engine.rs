@@ -248,7 +248,7 @@ impl Engine {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let steps = reconcile::plan(&self.policy, &self.farm, &obs, &wanted, now);
-        if steps.is_empty() && reconcile::membership(&self.policy, &self.farm, &obs) == self.membership {
+        if steps.is_empty() && reconcile::membership_is(&self.policy, &self.farm, &obs, &self.membership) {
             // The common tick: nothing to apply, nobody to (un)publish, so
             // nothing to copy and no zone to rebuild.
             return Ok(TickReport::default());

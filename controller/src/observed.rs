@@ -50,14 +50,17 @@ impl Observation {
 /// Observations by host name.
 #[derive(Clone, Debug, Default)]
 pub struct Observed {
-    hosts: HashMap<String, Observation>,
+    hosts: HashMap<String, Observation, foldhash::fast::RandomState>,
 }
 
 impl Observed {
     /// Records a heartbeat from `host` at `now`. A heartbeat after a silence
     /// longer than `dead_after_ms` starts a new good streak.
     pub fn record(&mut self, host: &str, report: Report, now: Millis, dead_after_ms: Millis) {
-        let entry = self.hosts.entry(host.to_owned()).or_default();
+        let entry = match self.hosts.get_mut(host) {
+            Some(entry) => entry,
+            None => self.hosts.entry(host.to_owned()).or_default(),
+        };
         let resumed = now - entry.last_heartbeat > dead_after_ms;
         let good = report.probe_failures.is_empty() && report.hook_failure.is_none();
         entry.good_streak = match (good, resumed) {

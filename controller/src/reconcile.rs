@@ -21,7 +21,10 @@
 //!    already made at `now` count) and per-role caps, never static, pinned,
 //!    cordoned, dead, ineligible or cooling-down hosts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
+
+/// Host names, hashed (foldhash): the reconciler looks every host up.
+type NameSet<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
 
 use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
 use crate::observed::{Observation, Observed};
@@ -141,7 +144,7 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
     let mut steps = Vec::new();
 
     // 1. Fail static.
-    let silent: BTreeSet<&str> = farm
+    let silent: NameSet<'_> = farm
         .hosts
         .values()
         .filter(|h| !h.is_static && !h.dead && !h.cordoned)
@@ -162,7 +165,7 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
     }
 
     // 2. Liveness.
-    let mut alive: BTreeSet<&str> = BTreeSet::new();
+    let mut alive: NameSet<'_> = NameSet::default();
     for host in farm.hosts.values() {
         if host.is_static {
             alive.insert(&host.name);
@@ -252,8 +255,26 @@ fn moves_made_at(farm: &Farm, now: Millis) -> u32 {
     u32::try_from(made.count()).unwrap_or(u32::MAX)
 }
 
+/// Every host with its assignment, walking both name-ordered maps together
+/// (no lookup by name per host).
+fn with_assignments(farm: &Farm) -> impl Iterator<Item = (&HostRecord, &Assignment)> {
+    let mut assignments = farm.assignments.iter().peekable();
+    farm.hosts.iter().filter_map(move |(name, host)| {
+        while let Some((a_name, _)) = assignments.peek() {
+            match a_name.as_str().cmp(name.as_str()) {
+                std::cmp::Ordering::Less => {
+                    assignments.next();
+                }
+                std::cmp::Ordering::Equal => return assignments.next().map(|(_, a)| (host, a)),
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+        None
+    })
+}
+
 /// Why fail-static should be in force, if it should.
-fn panic_reason(policy: &Policy, farm: &Farm, silent: &BTreeSet<&str>) -> Option<String> {
+fn panic_reason(policy: &Policy, farm: &Farm, silent: &NameSet<'_>) -> Option<String> {
     if silent.len() < 2 {
         return None;
     }
@@ -271,17 +292,22 @@ fn panic_reason(policy: &Policy, farm: &Farm, silent: &BTreeSet<&str>) -> Option
             agents.len()
         ));
     }
+    // (pool size, silent in the pool) per role, in one pass.
+    let mut pools: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (h, a) in with_assignments(farm) {
+        if h.is_static || h.dead || h.cordoned {
+            continue;
+        }
+        if let Some(role) = a.role.as_deref() {
+            let pool = pools.entry(role).or_default();
+            pool.0 += 1;
+            pool.1 += usize::from(silent.contains(h.name.as_str()));
+        }
+    }
     for role in policy.roles.keys() {
-        let pool: Vec<&&HostRecord> = agents
-            .iter()
-            .filter(|h| farm.assignments.get(&h.name).and_then(|a| a.role.as_ref()) == Some(role))
-            .collect();
-        let quiet = pool.iter().filter(|h| silent.contains(h.name.as_str())).count();
-        if quiet >= 2 && over(quiet, pool.len()) {
-            return Some(format!(
-                "{quiet} of {} hosts in {role} went silent at once",
-                pool.len()
-            ));
+        let (size, quiet) = pools.get(role.as_str()).copied().unwrap_or_default();
+        if quiet >= 2 && over(quiet, size) {
+            return Some(format!("{quiet} of {size} hosts in {role} went silent at once"));
         }
     }
     None
@@ -325,7 +351,7 @@ fn fill_roles(
     farm: &Farm,
     observed: &Observed,
     wanted: &Wanted,
-    alive: &BTreeSet<&str>,
+    alive: &NameSet<'_>,
     mut budget: u32,
     now: Millis,
 ) -> Vec<Step> {
@@ -340,10 +366,8 @@ fn fill_roles(
     // dead one will not serve it: the role needs another).
     let mut count: BTreeMap<&str, u32> = BTreeMap::new();
     let mut outgoing: BTreeMap<&str, u32> = BTreeMap::new();
-    for (name, a) in &farm.assignments {
-        let Some(host) = farm.hosts.get(name) else {
-            continue;
-        };
+    for (host, a) in with_assignments(farm) {
+        let name = &host.name;
         match (&a.role, &a.phase) {
             (Some(role), Phase::Active) if alive.contains(name.as_str()) && !host.cordoned => {
                 *count.entry(role).or_default() += 1;
@@ -366,7 +390,8 @@ fn fill_roles(
     // Never twice at one instant, even with no cooldown: what was chosen
     // at `now` stays chosen when planning again at `now`.
     let cooldown = millis(policy.limits.host_cooldown).max(1);
-    let mut chosen: BTreeSet<&str> = BTreeSet::new();
+    let mut chosen: NameSet<'_> = NameSet::default();
+    let mut candidates: Option<Vec<(&HostRecord, &Assignment, f64)>> = None;
     let mut steps = Vec::new();
     // Every role to its min first, taking from roles above their own min;
     // then to its wanted count, taking only from roles above theirs; then to
@@ -378,26 +403,55 @@ fn fill_roles(
     for (target, what) in passes {
         for role in policy.roles.keys() {
             while count.get(role.as_str()).copied().unwrap_or(0) < target(role) && budget > 0 {
-                let donor = farm
-                    .hosts
-                    .values()
-                    .filter(|h| !h.is_static && !h.pinned && !h.cordoned && alive.contains(h.name.as_str()))
-                    .filter(|h| !chosen.contains(h.name.as_str()))
-                    .filter(|h| h.eligible.is_empty() || h.eligible.iter().any(|e| e == role))
-                    .filter_map(|h| farm.assignments.get(&h.name).map(|a| (h, a)))
-                    .filter(|(_, a)| a.phase == Phase::Active && a.role.as_deref() != Some(role.as_str()))
-                    .filter(|(_, a)| a.last_moved.is_none_or(|t| now - t >= cooldown))
-                    .filter(|(_, a)| match a.role.as_deref() {
-                        None => true,
-                        Some(from) => {
-                            count.get(from).copied().unwrap_or(0) > target(from)
-                                && outgoing.get(from).copied().unwrap_or(0) < policy.limits.moves_per_role
-                        }
+                // The hosts that could move at all, with their load: once
+                // per plan, not once per move.
+                let candidates = candidates.get_or_insert_with(|| {
+                    with_assignments(farm)
+                        .filter(|(h, _)| {
+                            !h.is_static && !h.pinned && !h.cordoned && alive.contains(h.name.as_str())
+                        })
+                        .filter(|(_, a)| a.phase == Phase::Active)
+                        .filter(|(_, a)| a.last_moved.is_none_or(|t| now - t >= cooldown))
+                        .map(|(h, a)| {
+                            let load = observed
+                                .get(&h.name)
+                                .and_then(Observation::queue_depth)
+                                .unwrap_or(0.0);
+                            (h, a, load)
+                        })
+                        .collect::<Vec<_>>()
+                });
+                // The roles that may give a host now, with their surplus:
+                // once per move, not once per host.
+                let donors: BTreeMap<&str, i64> = count
+                    .iter()
+                    .filter(|&(from, &n)| {
+                        n > target(from)
+                            && outgoing.get(from).copied().unwrap_or(0) < policy.limits.moves_per_role
                     })
-                    .min_by(|(ha, aa), (hb, ab)| {
-                        donor_rank(aa, ha, &count, &want, observed)
-                            .total_cmp_with(&donor_rank(ab, hb, &count, &want, observed))
-                    });
+                    .map(|(&from, &n)| (from, i64::from(n) - i64::from(want(from))))
+                    .collect();
+                // Unassigned first, then the largest surplus, the least
+                // loaded, by name.
+                let donor = candidates
+                    .iter()
+                    .filter(|(h, _, _)| !chosen.contains(h.name.as_str()))
+                    .filter(|(h, _, _)| h.eligible.is_empty() || h.eligible.iter().any(|e| e == role))
+                    .filter_map(|&(h, a, load)| {
+                        let surplus = match a.role.as_deref() {
+                            None => 0,
+                            Some(from) if from == role.as_str() => return None,
+                            Some(from) => *donors.get(from)?,
+                        };
+                        Some((a.role.is_some(), surplus, load, h, a))
+                    })
+                    .min_by(|x, y| {
+                        x.0.cmp(&y.0)
+                            .then(y.1.cmp(&x.1))
+                            .then(x.2.total_cmp(&y.2))
+                            .then(x.3.name.cmp(&y.3.name))
+                    })
+                    .map(|(_, _, _, h, a)| (h, a));
                 let Some((host, assignment)) = donor else { break };
                 chosen.insert(&host.name);
                 budget -= 1;
@@ -432,46 +486,6 @@ fn fill_roles(
 
 /// A count per role: its min, or its wanted count.
 type Target<'a> = &'a dyn Fn(&str) -> u32;
-
-/// Donor preference: unassigned first, then the role with the largest
-/// surplus, then the least loaded, then by name (stable tie-break).
-struct DonorRank<'a> {
-    assigned: bool,
-    surplus: i64,
-    load: f64,
-    name: &'a str,
-}
-
-impl DonorRank<'_> {
-    fn total_cmp_with(&self, other: &Self) -> std::cmp::Ordering {
-        self.assigned
-            .cmp(&other.assigned)
-            .then(other.surplus.cmp(&self.surplus))
-            .then(self.load.total_cmp(&other.load))
-            .then(self.name.cmp(other.name))
-    }
-}
-
-fn donor_rank<'a>(
-    a: &Assignment,
-    h: &'a HostRecord,
-    count: &BTreeMap<&str, u32>,
-    want: &impl Fn(&str) -> u32,
-    observed: &Observed,
-) -> DonorRank<'a> {
-    let surplus = a.role.as_deref().map_or(0, |r| {
-        i64::from(count.get(r).copied().unwrap_or(0)) - i64::from(want(r))
-    });
-    DonorRank {
-        assigned: a.role.is_some(),
-        surplus,
-        load: observed
-            .get(&h.name)
-            .and_then(Observation::queue_depth)
-            .unwrap_or(0.0),
-        name: &h.name,
-    }
-}
 
 /// Applies one step to `farm` at `now` and returns its event (serial unset).
 pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
@@ -601,16 +615,12 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
     }
 }
 
-/// Who is published in each role: active, not cordoned, and either static
-/// or alive with the role in place (an agent that reports another role is
-/// still switching and stays out of DNS).
-pub fn membership(policy: &Policy, farm: &Farm, observed: &Observed) -> Membership {
-    let mut members = Membership::new();
-    for (name, a) in &farm.assignments {
+/// True when [`membership`] would return `current`, without building it.
+pub fn membership_is(policy: &Policy, farm: &Farm, observed: &Observed, current: &Membership) -> bool {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (host, a) in with_assignments(farm) {
+        let name = &host.name;
         let (Some(role), Phase::Active) = (&a.role, &a.phase) else {
-            continue;
-        };
-        let Some(host) = farm.hosts.get(name) else {
             continue;
         };
         if host.cordoned || !policy.roles.contains_key(role) {
@@ -621,7 +631,42 @@ pub fn membership(policy: &Policy, farm: &Farm, observed: &Observed) -> Membersh
             .and_then(|o| o.report.role.as_ref())
             .is_none_or(|reported| reported == role);
         if host.is_static || (!host.dead && in_place) {
-            members.entry(role.clone()).or_default().push(name.clone());
+            let at = seen.entry(role).or_default();
+            if current.get(role).and_then(|m| m.get(*at)) != Some(name) {
+                return false;
+            }
+            *at += 1;
+        }
+    }
+    current
+        .iter()
+        .all(|(role, m)| !m.is_empty() && seen.get(role.as_str()).copied().unwrap_or(0) == m.len())
+}
+
+/// Who is published in each role: active, not cordoned, and either static
+/// or alive with the role in place (an agent that reports another role is
+/// still switching and stays out of DNS).
+pub fn membership(policy: &Policy, farm: &Farm, observed: &Observed) -> Membership {
+    let mut members = Membership::new();
+    for (host, a) in with_assignments(farm) {
+        let name = &host.name;
+        let (Some(role), Phase::Active) = (&a.role, &a.phase) else {
+            continue;
+        };
+        if host.cordoned || !policy.roles.contains_key(role) {
+            continue;
+        }
+        let in_place = observed
+            .get(name)
+            .and_then(|o| o.report.role.as_ref())
+            .is_none_or(|reported| reported == role);
+        if host.is_static || (!host.dead && in_place) {
+            match members.get_mut(role) {
+                Some(list) => list.push(name.clone()),
+                None => {
+                    members.insert(role.clone(), vec![name.clone()]);
+                }
+            }
         }
     }
     members

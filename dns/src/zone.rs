@@ -78,13 +78,59 @@ pub struct RecordSet {
     pub data: BTreeSet<RecordData>,
 }
 
+/// An owner name, lowercase, with a byte key that sorts canonically
+/// (RFC 4034 §6.1): its labels from the root, each followed by a 0 byte.
+/// Comparing keys is a `memcmp`, where `Name`'s `Ord` walks labels
+/// case-insensitively; muster's labels (letters, digits, '-', '_', '*')
+/// never hold a 0 byte.
+#[derive(Clone, Debug)]
+struct Owner {
+    key: Box<[u8]>,
+    name: Name,
+}
+
+impl Owner {
+    fn new(name: &Name) -> Self {
+        let name = name.to_lowercase();
+        let mut key = Vec::with_capacity(name.len() + 1);
+        for label in name.iter().rev() {
+            key.extend_from_slice(label);
+            key.push(0);
+        }
+        Self {
+            key: key.into_boxed_slice(),
+            name,
+        }
+    }
+}
+
+impl PartialEq for Owner {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Owner {}
+
+impl Ord for Owner {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl PartialOrd for Owner {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// A zone's content at one serial.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Zone {
     origin: Name,
     serial: u32,
     soa: SoaFields,
-    sets: BTreeMap<(Name, RecordType), RecordSet>,
+    sets: BTreeMap<(Owner, RecordType), RecordSet>,
     secondaries: Vec<SocketAddr>,
 }
 
@@ -131,7 +177,7 @@ impl Zone {
                 origin: self.origin.to_string(),
             });
         }
-        let key = (owner.to_lowercase(), data.record_type());
+        let key = (Owner::new(owner), data.record_type());
         let data = match data {
             RecordData::Mx { preference, exchange } => RecordData::Mx {
                 preference,
@@ -181,12 +227,14 @@ impl Zone {
 
     /// Every record set, ordered by owner (DNSSEC canonical order) and type.
     pub fn sets(&self) -> impl Iterator<Item = (&Name, RecordType, &RecordSet)> {
-        self.sets.iter().map(|((name, rtype), set)| (name, *rtype, set))
+        self.sets
+            .iter()
+            .map(|((owner, rtype), set)| (&owner.name, *rtype, set))
     }
 
     /// One record set.
     pub fn get(&self, owner: &Name, rtype: RecordType) -> Option<&RecordSet> {
-        self.sets.get(&(owner.to_lowercase(), rtype))
+        self.sets.get(&(Owner::new(owner), rtype))
     }
 
     /// True when the two zones publish the same records and SOA fields,
@@ -199,7 +247,7 @@ impl Zone {
     pub fn records(&self) -> impl Iterator<Item = (&Name, u32, &RecordData)> {
         self.sets
             .iter()
-            .flat_map(|((name, _), set)| set.data.iter().map(move |d| (name, set.ttl, d)))
+            .flat_map(|((owner, _), set)| set.data.iter().map(move |d| (&owner.name, set.ttl, d)))
     }
 }
 

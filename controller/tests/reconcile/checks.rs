@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use muster_controller::farm::{Farm, Phase};
 use muster_controller::policy::DrainUntil;
-use muster_controller::reconcile::{Step, membership};
+use muster_controller::reconcile::{Step, membership, membership_is};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -124,6 +124,18 @@ impl Sim {
 
     pub(crate) fn check_pools(&self) -> Result<(), TestCaseError> {
         let members = membership(&self.policy, &self.farm, &self.observed);
+        // The engine's cheap comparison agrees with building it anew.
+        prop_assert!(membership_is(&self.policy, &self.farm, &self.observed, &members));
+        let mut other = members.clone();
+        match other.iter_mut().find(|(_, hosts)| !hosts.is_empty()) {
+            Some((_, hosts)) => {
+                hosts.pop();
+            }
+            None => {
+                other.insert("r0".to_owned(), vec!["nobody".to_owned()]);
+            }
+        }
+        prop_assert!(!membership_is(&self.policy, &self.farm, &self.observed, &other));
         let mut seen = BTreeMap::new();
         for (role, hosts) in &members {
             for host in hosts {
