@@ -286,7 +286,10 @@ async fn run(
 ) {
     let mut failures = 0u32;
     loop {
-        let interval = engine.policy().heartbeat.interval.min(Duration::from_secs(1));
+        // Twice per heartbeat interval (at most every 500 ms): a host is
+        // declared dead at most half an interval after `dead_after`.
+        let interval = (engine.policy().heartbeat.interval / 2)
+            .clamp(Duration::from_millis(50), Duration::from_millis(500));
         // Back off while the store is away: DNS keeps the last snapshot.
         let wait = interval * 2u32.saturating_pow(failures.min(5));
         let changed = tokio::select! {
