@@ -615,57 +615,52 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
     }
 }
 
+/// Every (host, role) published, in host order: active, not cordoned, and
+/// either static or alive with the role in place (an agent that reports
+/// another role is still switching and stays out of DNS).
+fn published<'f>(
+    policy: &'f Policy,
+    farm: &'f Farm,
+    observed: &'f Observed,
+) -> impl Iterator<Item = (&'f String, &'f String)> {
+    with_assignments(farm).filter_map(move |(host, a)| {
+        let (Some(role), Phase::Active) = (&a.role, &a.phase) else {
+            return None;
+        };
+        if host.cordoned || !policy.roles.contains_key(role) {
+            return None;
+        }
+        let in_place = observed
+            .get(&host.name)
+            .and_then(|o| o.report.role.as_ref())
+            .is_none_or(|reported| reported == role);
+        (host.is_static || (!host.dead && in_place)).then_some((&host.name, role))
+    })
+}
+
 /// True when [`membership`] would return `current`, without building it.
 pub fn membership_is(policy: &Policy, farm: &Farm, observed: &Observed, current: &Membership) -> bool {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    for (host, a) in with_assignments(farm) {
-        let name = &host.name;
-        let (Some(role), Phase::Active) = (&a.role, &a.phase) else {
-            continue;
-        };
-        if host.cordoned || !policy.roles.contains_key(role) {
-            continue;
+    for (name, role) in published(policy, farm, observed) {
+        let at = seen.entry(role).or_default();
+        if current.get(role).and_then(|m| m.get(*at)) != Some(name) {
+            return false;
         }
-        let in_place = observed
-            .get(name)
-            .and_then(|o| o.report.role.as_ref())
-            .is_none_or(|reported| reported == role);
-        if host.is_static || (!host.dead && in_place) {
-            let at = seen.entry(role).or_default();
-            if current.get(role).and_then(|m| m.get(*at)) != Some(name) {
-                return false;
-            }
-            *at += 1;
-        }
+        *at += 1;
     }
     current
         .iter()
         .all(|(role, m)| !m.is_empty() && seen.get(role.as_str()).copied().unwrap_or(0) == m.len())
 }
 
-/// Who is published in each role: active, not cordoned, and either static
-/// or alive with the role in place (an agent that reports another role is
-/// still switching and stays out of DNS).
+/// Who is published in each role (see [`published`] for the rule).
 pub fn membership(policy: &Policy, farm: &Farm, observed: &Observed) -> Membership {
     let mut members = Membership::new();
-    for (host, a) in with_assignments(farm) {
-        let name = &host.name;
-        let (Some(role), Phase::Active) = (&a.role, &a.phase) else {
-            continue;
-        };
-        if host.cordoned || !policy.roles.contains_key(role) {
-            continue;
-        }
-        let in_place = observed
-            .get(name)
-            .and_then(|o| o.report.role.as_ref())
-            .is_none_or(|reported| reported == role);
-        if host.is_static || (!host.dead && in_place) {
-            match members.get_mut(role) {
-                Some(list) => list.push(name.clone()),
-                None => {
-                    members.insert(role.clone(), vec![name.clone()]);
-                }
+    for (name, role) in published(policy, farm, observed) {
+        match members.get_mut(role) {
+            Some(list) => list.push(name.clone()),
+            None => {
+                members.insert(role.clone(), vec![name.clone()]);
             }
         }
     }
