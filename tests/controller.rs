@@ -110,12 +110,16 @@ fn many_silent_at_once_is_a_panic_that_keeps_the_last_good_set() {
     eventually(Duration::from_secs(6), "the panic event", || {
         events(&m).contains(r#""kind":"panic""#).then_some(())
     });
-    std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(
-        pool(&m).len(),
-        4,
-        "fail static: the last good set stays published"
+    // Heartbeats are staggered: a host that crossed dead_after a tick before
+    // the others may have died alone first. From the panic on, though, the
+    // published set is frozen: the silent hosts stay, nothing empties.
+    let frozen = pool(&m);
+    assert!(
+        frozen.len() >= 2,
+        "the silent hosts are still published: {frozen:?}"
     );
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(pool(&m), frozen, "fail static: the last good set stays published");
     let (_, pools) = http(m.api, "GET", "/api/v1/pools", None, None);
     assert!(pools.contains(r#""panic":true"#), "{pools}");
 
@@ -133,7 +137,9 @@ fn many_silent_at_once_is_a_panic_that_keeps_the_last_good_set() {
     eventually(Duration::from_secs(6), "the end of the panic", || {
         events(&m).contains(r#""kind":"panic-end""#).then_some(())
     });
-    assert_eq!(pool(&m).len(), 4);
+    eventually(Duration::from_secs(6), "all four back", || {
+        (pool(&m).len() == 4).then_some(())
+    });
 }
 
 #[test]

@@ -7,8 +7,10 @@
 //!
 //! The rules, in the order they are decided:
 //! 1. **Fail static**: when more than the panic threshold of a pool (or of
-//!    all agents) went silent at once — at least two hosts — nothing is
-//!    declared dead and nothing moves until heartbeats return.
+//!    all agents) went silent at once — at least two hosts whose silences
+//!    began within `dead_after` of each other, counting those already dead
+//!    of it — nothing more is declared dead and nothing moves until the
+//!    silent hosts are heard from again.
 //! 2. **Liveness**: a host silent for `dead_after`, or failing its probes,
 //!    is dead; a dead host revives after `revive_after` good heartbeats.
 //! 3. **Drains finish** once the records' TTL has passed and the role's
@@ -143,15 +145,50 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
     let dead_after = millis(policy.heartbeat.dead_after);
     let mut steps = Vec::new();
 
-    // 1. Fail static.
-    let silent: NameSet<'_> = farm
+    // 1. Fail static. Heartbeats are staggered over an interval and ticks
+    // are shorter, so hosts that fall silent together cross `dead_after` on
+    // different ticks. Hosts already dead of a silence that began within
+    // `dead_after` of a host falling silent now belong to the same event and
+    // count with it; otherwise a partition would be judged one host at a
+    // time.
+    let falling: Vec<&HostRecord> = farm
         .hosts
         .values()
         .filter(|h| !h.is_static && !h.dead && !h.cordoned)
         .filter(|h| health(observed.get(&h.name), now, dead_after) == Health::Silent)
-        .map(|h| h.name.as_str())
         .collect();
-    let alarm = panic_reason(policy, farm, &silent);
+    let last_heard = |h: &HostRecord| observed.get(&h.name).map(|o| o.last_heartbeat);
+    let span = falling
+        .iter()
+        .filter_map(|h| last_heard(h))
+        .fold(None, |acc: Option<(Millis, Millis)>, t| {
+            Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
+        });
+    let recently_dead: NameSet<'_> = match span {
+        None => NameSet::default(),
+        Some((earliest, latest)) => farm
+            .hosts
+            .values()
+            .filter(|h| !h.is_static && h.dead && !h.cordoned)
+            .filter(|h| health(observed.get(&h.name), now, dead_after) == Health::Silent)
+            .filter(|h| last_heard(h).is_some_and(|t| t >= earliest - dead_after && t <= latest + dead_after))
+            .map(|h| h.name.as_str())
+            .collect(),
+    };
+    let silent: NameSet<'_> = falling
+        .iter()
+        .map(|h| h.name.as_str())
+        .chain(recently_dead.iter().copied())
+        .collect();
+    // Only a host falling silent now can start or keep a panic: planning
+    // again after its death at the same instant must not (idempotence), and
+    // once every silent host is heard from again the panic is over.
+    let falling_silent = !falling.is_empty();
+    let alarm = if falling_silent {
+        panic_reason(policy, farm, &silent, &recently_dead)
+    } else {
+        None
+    };
     match (&alarm, farm.panic) {
         (Some(reason), false) => {
             steps.push(Step::EnterPanic {
@@ -274,17 +311,20 @@ fn with_assignments(farm: &Farm) -> impl Iterator<Item = (&HostRecord, &Assignme
 }
 
 /// Why fail-static should be in force, if it should.
-fn panic_reason(policy: &Policy, farm: &Farm, silent: &NameSet<'_>) -> Option<String> {
+fn panic_reason(
+    policy: &Policy,
+    farm: &Farm,
+    silent: &NameSet<'_>,
+    recently_dead: &NameSet<'_>,
+) -> Option<String> {
     if silent.len() < 2 {
         return None;
     }
     let threshold = u64::from(policy.heartbeat.panic_threshold_percent);
     let over = |count: usize, total: usize| total > 0 && (count as u64) * 100 > threshold * total as u64;
-    let agents: Vec<&HostRecord> = farm
-        .hosts
-        .values()
-        .filter(|h| !h.is_static && !h.dead && !h.cordoned)
-        .collect();
+    let counted =
+        |h: &HostRecord| !h.is_static && !h.cordoned && (!h.dead || recently_dead.contains(h.name.as_str()));
+    let agents: Vec<&HostRecord> = farm.hosts.values().filter(|h| counted(h)).collect();
     if over(silent.len(), agents.len()) {
         return Some(format!(
             "{} of {} agents went silent at once",
@@ -295,7 +335,7 @@ fn panic_reason(policy: &Policy, farm: &Farm, silent: &NameSet<'_>) -> Option<St
     // (pool size, silent in the pool) per role, in one pass.
     let mut pools: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for (h, a) in with_assignments(farm) {
-        if h.is_static || h.dead || h.cordoned {
+        if !counted(h) {
             continue;
         }
         if let Some(role) = a.role.as_deref() {

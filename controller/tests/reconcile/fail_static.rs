@@ -168,3 +168,31 @@ fn heartbeats_returning_end_panic() {
     assert_eq!(world.tick(), "calm");
     assert!(!world.farm.panic);
 }
+
+#[test]
+fn hosts_falling_silent_on_successive_ticks_still_count_together() {
+    // Heartbeats are staggered, ticks are short: smurf1 crossed dead_after
+    // a tick ago and died alone; smurf2 crosses it now. Their silences began
+    // within dead_after of each other: 2 of 3 of smtp-out, a panic.
+    check(
+        POLICY,
+        &FARM
+            .replace("smurf1 smtp-out", "smurf1 smtp-out dead quiet=5")
+            .replace("smurf2 smtp-out", "smurf2 smtp-out quiet=4"),
+        NOW,
+        "panic [2 of 3 hosts in smtp-out went silent at once]",
+    );
+    // Silences that began more than dead_after apart are separate events:
+    // the second host is alone.
+    check(
+        POLICY,
+        &FARM
+            .replace("smurf1 smtp-out", "smurf1 smtp-out dead quiet=8")
+            .replace("smurf2 smtp-out", "smurf2 smtp-out quiet=4"),
+        NOW,
+        "
+        dead smurf2 [no heartbeat for 4.0s]
+        drain smurf4 smtp-in -> smtp-out [reconciler: smtp-out below its min of 2]
+        ",
+    );
+}
