@@ -1,4 +1,4 @@
-//! `muster serve`: the zone keeper, the DNS listeners, NOTIFY and the API,
+//! `muster serve`: the controller engine, the DNS listeners, NOTIFY and the API,
 //! with SIGHUP reloading the policy.
 
 use std::net::SocketAddr;

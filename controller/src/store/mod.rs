@@ -195,25 +195,6 @@ impl Store {
         })
         .transpose()
     }
-
-    /// Records that `zone` is now published as `state`.
-    pub async fn save_zone_state(
-        &self,
-        zone: &str,
-        state: &ZoneState,
-        now_unix: i64,
-    ) -> Result<(), StoreError> {
-        with_pool!(self, pool => {
-            sqlx::query(SAVE_ZONE_STATE)
-                .bind(zone)
-                .bind(i64::from(state.serial))
-                .bind(&state.content)
-                .bind(now_unix)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
 }
 
 /// Upserts one `zone_state` row: zone, serial, content, updated_at.
