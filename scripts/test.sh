@@ -11,6 +11,7 @@ command -v dig   >/dev/null || need+=(bind9-dnsutils)
 command -v nsd   >/dev/null || need+=(nsd)
 command -v knotd >/dev/null || need+=(knot)
 command -v kill  >/dev/null || need+=(procps)
+command -v chromium >/dev/null || need+=(chromium)  # the status page's browser test
 command -v /usr/lib/postgresql/*/bin/initdb >/dev/null || need+=(postgresql)
 if ((${#need[@]})); then
   sudo=""

@@ -2,11 +2,11 @@
 //! with SIGHUP reloading the policy.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use muster_api::{ApiState, OperatorToken, Scope, Tokens, spawn_api};
+use muster_api::{ApiState, OperatorToken, Scope, TlsConfig, Tokens, spawn_api};
 use muster_controller::engine::{Engine, SharedObserved};
 use muster_controller::policy;
 use muster_controller::runner::{ControllerHandle, now_millis, spawn_controller};
@@ -44,6 +44,13 @@ pub(crate) struct ServeArgs {
         default_value = "127.0.0.1:8700"
     )]
     api_listen: SocketAddr,
+    /// Serve the API over HTTPS with this PEM certificate chain (leaf
+    /// first); needs `--tls-key`.
+    #[arg(long = "tls-cert", env = "MUSTER_TLS_CERT", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, RSA or SEC1) of `--tls-cert`.
+    #[arg(long = "tls-key", env = "MUSTER_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// A token agents must present to report (repeat for several). With
     /// none, heartbeats are refused.
     #[arg(
@@ -100,6 +107,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let tls = tls_config(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
     let policy = policy::load_file(&args.policy)?;
     let store = Store::open(&args.db)
         .await
@@ -131,6 +139,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         zone,
         controller: Some(controller.clone()),
         store: Some(store),
+        dns_stats: Some(dns.stats()),
+        history: Default::default(),
         tokens: Tokens {
             agent: args.agent_tokens.clone(),
             enrolment: args.enrolment_tokens.clone(),
@@ -146,7 +156,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .collect(),
         },
     };
-    let (_, api) = spawn_api(args.api_listen, state, cancel.clone())
+    let (_, api) = spawn_api(args.api_listen, state, tls, cancel.clone())
         .await
         .with_context(|| format!("starting the API on {}", args.api_listen))?;
 
@@ -168,8 +178,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The API's TLS settings: both files or neither.
+fn tls_config(cert: Option<&Path>, key: Option<&Path>) -> anyhow::Result<Option<TlsConfig>> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => Ok(Some(TlsConfig::from_pem_files(cert, key)?)),
+        (Some(_), None) => anyhow::bail!(
+            "--tls-cert needs --tls-key (or MUSTER_TLS_KEY) too: HTTPS needs the certificate and its private key"
+        ),
+        (None, Some(_)) => anyhow::bail!(
+            "--tls-key needs --tls-cert (or MUSTER_TLS_CERT) too: HTTPS needs the certificate and its private key"
+        ),
+    }
+}
+
 /// Reloads the policy; a bad one is reported and the running one stays.
-async fn reload(controller: &ControllerHandle, path: &std::path::Path) {
+async fn reload(controller: &ControllerHandle, path: &Path) {
     info!(policy = %path.display(), "reloading policy");
     let policy = match policy::load_file(path) {
         Ok(p) => p,

@@ -10,17 +10,21 @@ use muster_controller::observed::Report;
 use muster_controller::policy::{Probe, ProbeCheck};
 use muster_controller::runner::{Heartbeat, HeartbeatError, now_millis};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::extract::Body;
+use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
 
 /// A heartbeat as agents send it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatBody {
     /// The host's name.
     pub name: String,
     /// Its addresses.
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub addresses: Vec<IpAddr>,
     /// The role it holds now.
     #[serde(default)]
@@ -37,7 +41,7 @@ pub struct HeartbeatBody {
 }
 
 /// One probe's outcome.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeResult {
     /// The probe's name.
@@ -50,7 +54,7 @@ pub struct ProbeResult {
 }
 
 /// The controller's answer.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HeartbeatReply {
     /// The role assigned.
     pub role: Option<String>,
@@ -69,7 +73,7 @@ pub struct HeartbeatReply {
 }
 
 /// A probe the agent runs, as the policy defines it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ProbeSpec {
     /// TCP connect to 127.0.0.1:port.
@@ -142,13 +146,32 @@ impl From<&Probe> for ProbeSpec {
     }
 }
 
+/// An agent reports; the controller answers with its role and probes.
+/// Only agent tokens are accepted here (shared, enrolment or per-host).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agents/heartbeat",
+    tag = "agents",
+    request_body = HeartbeatBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The host's assignment", body = HeartbeatReply),
+        (status = 400, description = "Not JSON", body = ErrorResponse),
+        (status = 401, description = "No valid agent token", body = ErrorResponse),
+        (status = 409, description = "The name is held by another agent token", body = ErrorResponse),
+        (status = 413, description = "Body over 64 KiB", body = ErrorResponse),
+        (status = 422, description = "Unknown field, wrong type, or a bad host name", body = ErrorResponse),
+        (status = 503, description = "The controller is busy or not running", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn heartbeat(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Result<Json<HeartbeatBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Body<HeartbeatBody>, ApiError>,
 ) -> Result<Json<HeartbeatReply>, ApiError> {
+    // The token is checked before the body, so a bad token gets 401 first.
     let credential = state.tokens.agent_credential(&headers)?;
-    let Json(body) = body.map_err(ApiError::from_json)?;
+    let Body(body) = body?;
     let Some(controller) = &state.controller else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

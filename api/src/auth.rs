@@ -5,13 +5,41 @@
 //! admin token, writes are refused; reads are open until any operator token
 //! is configured, and then need one.
 
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 
 use muster_controller::runner::AgentCredential;
 use muster_controller::tokens::token_hash;
 
-use crate::ApiError;
+use crate::{ApiError, ApiState};
+
+/// A request allowed to read: any operator token, or anyone while no
+/// operator token is configured. Agent tokens are not operator tokens.
+#[derive(Debug)]
+pub(crate) struct Reader;
+
+/// A request allowed to write: an admin token. Holds the token's name,
+/// recorded as the actor of every change made with it.
+#[derive(Debug)]
+pub(crate) struct Admin(pub(crate) String);
+
+impl FromRequestParts<ApiState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        state.tokens.require_read(&parts.headers).map(|()| Self)
+    }
+}
+
+impl FromRequestParts<ApiState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        state.tokens.require_admin(&parts.headers).map(Self)
+    }
+}
 
 /// What an operator token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,60 +1,101 @@
-//! Reads of the farm: pools and the event log.
+//! `GET /api/v1/pools`: every role with its members, their state and load.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
 use muster_controller::engine::assignment_state;
-use muster_controller::store::EventFilter;
+use muster_controller::observed::Observed;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::auth::Reader;
+use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
 
-/// One pool.
-#[derive(Debug, Serialize)]
+/// Pools and fail-static state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PoolsView {
+    /// Fail-static is in force: too many hosts went silent at once, so
+    /// nothing is declared dead and nothing moves until they are back.
+    pub panic: bool,
+    /// Every role of the policy, by name.
+    pub pools: Vec<PoolView>,
+}
+
+/// One role and its hosts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PoolView {
     /// The role.
     pub role: String,
-    /// Its `min`.
+    /// The policy's `min`: never fewer published hosts, unless forced.
     pub min: u32,
-    /// Published members.
+    /// How many hosts the role should have now (schedules and load rules;
+    /// never below `min`).
+    pub wanted: u32,
+    /// Who set `wanted` (a schedule, a load rule, `default-want`), when
+    /// something did.
+    pub wanted_by: Option<String>,
+    /// Why, for people.
+    pub wanted_reason: Option<String>,
+    /// The hosts in DNS for this role, by name.
     pub published: Vec<String>,
-    /// Every host assigned to the role, with its state.
+    /// Every host holding the role (draining ones included), by name.
     pub members: Vec<MemberView>,
 }
 
 /// A host in a pool.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MemberView {
     /// Host name.
     pub host: String,
-    /// `active`, `draining`, `dead`, …
-    pub state: &'static str,
+    /// `active`, `draining`, `dead`, `cordoned`, `pinned` or `unassigned`.
+    pub state: String,
+    /// In DNS now.
+    pub published: bool,
+    /// The mail queue's depth, when the agent reports it.
+    pub queue_depth: Option<f64>,
+    /// The one-minute load average, when reported.
+    pub load1: Option<f64>,
+    /// CPU use, when reported.
+    pub cpu: Option<f64>,
 }
 
-/// Pools and fail-static state.
-#[derive(Debug, Serialize)]
-pub struct PoolsView {
-    /// Fail-static in force.
-    pub panic: bool,
-    /// Every role.
-    pub pools: Vec<PoolView>,
+/// The metric `name` of `host`, when its agent reports it.
+pub(crate) fn metric(observed: &Observed, host: &str, name: &str) -> Option<f64> {
+    observed.get(host)?.report.metrics.get(name).copied()
 }
 
-pub(crate) async fn pools(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-) -> Result<Json<PoolsView>, ApiError> {
-    state.tokens.require_read(&headers)?;
-    let controller = state.controller.as_ref().ok_or_else(no_controller)?;
+/// Every role with its members, state and load.
+#[utoipa::path(
+    get,
+    path = "/api/v1/pools",
+    tag = "farm",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every role of the policy", body = PoolsView),
+        (status = 401, description = "No valid operator token", body = ErrorResponse),
+        (status = 503, description = "No controller", body = ErrorResponse),
+    )
+)]
+pub(crate) async fn pools(State(state): State<ApiState>, _: Reader) -> Result<Json<PoolsView>, ApiError> {
+    let controller = state
+        .controller
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("no controller"))?;
     let view = controller.view();
+    let observed = controller.observations();
     let mut members: BTreeMap<&str, Vec<MemberView>> = BTreeMap::new();
     for (name, a) in &view.farm.assignments {
         if let (Some(role), Some(host)) = (&a.role, view.farm.hosts.get(name)) {
+            let published = view.membership.get(role).is_some_and(|m| m.contains(name));
             members.entry(role).or_default().push(MemberView {
                 host: name.clone(),
-                state: assignment_state(host, Some(a)),
+                state: assignment_state(host, Some(a)).to_owned(),
+                published,
+                queue_depth: metric(&observed, name, "queue_depth"),
+                load1: metric(&observed, name, "load1"),
+                cpu: metric(&observed, name, "cpu"),
             });
         }
     }
@@ -62,95 +103,21 @@ pub(crate) async fn pools(
         .policy
         .roles
         .iter()
-        .map(|(role, spec)| PoolView {
-            role: role.clone(),
-            min: spec.min,
-            published: view.membership.get(role).cloned().unwrap_or_default(),
-            members: members.remove(role.as_str()).unwrap_or_default(),
+        .map(|(role, spec)| {
+            let cause = view.wanted.cause(role);
+            PoolView {
+                role: role.clone(),
+                min: spec.min,
+                wanted: view.wanted.get(role).copied().unwrap_or(0).max(spec.min),
+                wanted_by: cause.map(|c| c.actor.clone()),
+                wanted_reason: cause.map(|c| c.reason.clone()),
+                published: view.membership.get(role).cloned().unwrap_or_default(),
+                members: members.remove(role.as_str()).unwrap_or_default(),
+            }
         })
         .collect();
     Ok(Json(PoolsView {
         panic: view.farm.panic,
         pools,
     }))
-}
-
-/// Query of `GET /api/v1/events`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventsQuery {
-    /// Only this host.
-    pub host: Option<String>,
-    /// Only events at or after this time (ms since the epoch).
-    pub since: Option<i64>,
-    /// Only events after this id.
-    pub after: Option<i64>,
-    /// At most this many (the newest), default 100, at most 10,000.
-    pub limit: Option<u32>,
-}
-
-/// One event.
-#[derive(Debug, Serialize)]
-pub struct EventView {
-    /// Its id (increasing).
-    pub id: i64,
-    /// Milliseconds since the epoch.
-    pub at: i64,
-    /// Kind.
-    pub kind: String,
-    /// Host.
-    pub host: Option<String>,
-    /// Role before.
-    pub from: Option<String>,
-    /// Role after.
-    pub to: Option<String>,
-    /// Who.
-    pub actor: String,
-    /// Why.
-    pub reason: String,
-    /// The zone serial it was published under.
-    pub serial: Option<u32>,
-}
-
-pub(crate) async fn events(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<EventView>>, ApiError> {
-    state.tokens.require_read(&headers)?;
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
-    let store = state.store.as_ref().ok_or_else(no_controller)?;
-    let filter = EventFilter {
-        host: q.host,
-        since: q.since,
-        after_id: q.after,
-        limit: q.limit.unwrap_or(100).min(10_000),
-    };
-    let events = store.events(&filter).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            e.to_string(),
-        )
-    })?;
-    Ok(Json(
-        events
-            .into_iter()
-            .map(|s| EventView {
-                id: s.id,
-                at: s.event.at,
-                kind: s.event.kind,
-                host: s.event.host,
-                from: s.event.from_role,
-                to: s.event.to_role,
-                actor: s.event.actor,
-                reason: s.event.reason,
-                serial: s.event.serial,
-            })
-            .collect(),
-    ))
-}
-
-fn no_controller() -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "no controller")
 }

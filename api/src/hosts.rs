@@ -1,81 +1,196 @@
-//! Operator writes on hosts.
+//! Hosts: `GET /api/v1/hosts`, `GET /api/v1/hosts/{name}`, and the shape
+//! every host write answers with.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use muster_controller::runner::{MoveError, MoveRequest};
+use axum::extract::{Path, State};
+use muster_controller::engine::assignment_state;
+use muster_controller::farm::{Millis, Phase};
+use muster_controller::observed::Observation;
+use muster_controller::runner::{ControllerHandle, ControllerView, now_millis};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::auth::Reader;
+use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
 
-/// Body of `POST /api/v1/hosts/{name}/move`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MoveBody {
-    /// The role to move to.
-    pub role: String,
-    /// Move even if the old role drops below its `min`.
-    #[serde(default)]
-    pub force: bool,
+/// One host, as the controller knows it and as its agent last reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HostView {
+    /// Short name, one DNS label.
+    pub name: String,
+    /// Its addresses.
+    #[schema(value_type = Vec<String>)]
+    pub addresses: Vec<IpAddr>,
+    /// The role it holds (while draining: the role it is leaving).
+    pub role: Option<String>,
+    /// `active`, `draining`, `dead`, `cordoned`, `pinned` or `unassigned`
+    /// (the first that applies, in that order from `cordoned`).
+    pub state: String,
+    /// The drain in progress, if any.
+    pub drain: Option<DrainView>,
+    /// When its role or phase last changed (ms since the epoch).
+    pub since: i64,
+    /// In DNS now.
+    pub published: bool,
+    /// No agent: always healthy, never moved automatically.
+    #[serde(rename = "static")]
+    pub is_static: bool,
+    /// Automation never moves it.
+    pub pinned: bool,
+    /// Out of automation and out of DNS.
+    pub cordoned: bool,
+    /// Declared dead by the failure detector.
+    pub dead: bool,
+    /// Defined in the policy file's inventory (remove it there).
+    pub in_policy: bool,
+    /// Roles it may hold; empty means any.
+    pub eligible: Vec<String>,
+    /// Free-form labels.
+    pub labels: BTreeMap<String, String>,
+    /// Milliseconds since its last heartbeat (none for static hosts; at
+    /// start the controller counts from its own start).
+    pub heartbeat_age_ms: Option<i64>,
+    /// The role its agent says it holds.
+    pub reported_role: Option<String>,
+    /// The latest metrics its agent reported (`queue_depth`, `load1`, …).
+    pub metrics: BTreeMap<String, f64>,
+    /// Its role's failing probes, with reasons.
+    pub failing_probes: Vec<String>,
+    /// The last role-change hook's failure, if it failed.
+    pub hook_failure: Option<String>,
 }
 
-/// Query of the move endpoint.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MoveQuery {
-    /// Skip the drain (emergencies).
-    #[serde(default)]
-    pub now: bool,
+/// A drain in progress: the host is out of DNS, finishing its role's work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DrainView {
+    /// The role it will hold next (`null`: none, it leaves its role).
+    pub to: Option<String>,
+    /// When the drain started (ms since the epoch).
+    pub started: i64,
+    /// Who asked.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
 }
 
-/// What a move started.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct MoveAccepted {
-    /// The host.
-    pub host: String,
-    /// The role it is going to.
-    pub role: String,
-    /// Whether the drain was skipped.
-    pub now: bool,
+/// The view of host `name`, if the farm has it.
+pub(crate) fn host_view(
+    view: &ControllerView,
+    observation: Option<&Observation>,
+    name: &str,
+    now: Millis,
+) -> Option<HostView> {
+    let host = view.farm.hosts.get(name)?;
+    let assignment = view.farm.assignments.get(name);
+    let role = assignment.and_then(|a| a.role.clone());
+    let drain = assignment.and_then(|a| match &a.phase {
+        Phase::Active => None,
+        Phase::Draining {
+            to,
+            started,
+            actor,
+            reason,
+        } => Some(DrainView {
+            to: to.clone(),
+            started: *started,
+            actor: actor.clone(),
+            reason: reason.clone(),
+        }),
+    });
+    let report = observation.map(|o| o.report.as_ref());
+    Some(HostView {
+        name: name.to_owned(),
+        addresses: host.addresses.clone(),
+        published: role
+            .as_ref()
+            .and_then(|r| view.membership.get(r))
+            .is_some_and(|m| m.iter().any(|h| h == name)),
+        role,
+        state: assignment_state(host, assignment).to_owned(),
+        drain,
+        since: assignment.map_or(0, |a| a.since),
+        is_static: host.is_static,
+        pinned: host.pinned,
+        cordoned: host.cordoned,
+        dead: host.dead,
+        in_policy: view.policy.hosts.iter().any(|h| h.name == name),
+        eligible: host.eligible.clone(),
+        labels: host.labels.clone(),
+        heartbeat_age_ms: observation
+            .filter(|_| !host.is_static)
+            .map(|o| (now - o.last_heartbeat).max(0)),
+        reported_role: report.and_then(|r| r.role.clone()),
+        metrics: report.map(|r| r.metrics.clone()).unwrap_or_default(),
+        failing_probes: report.map(|r| r.probe_failures.clone()).unwrap_or_default(),
+        hook_failure: report.and_then(|r| r.hook_failure.clone()),
+    })
 }
 
-pub(crate) async fn move_host(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(host): Path<String>,
-    query: Result<Query<MoveQuery>, QueryRejection>,
-    body: Result<Json<MoveBody>, JsonRejection>,
-) -> Result<(StatusCode, Json<MoveAccepted>), ApiError> {
-    let actor = state.tokens.require_admin(&headers)?;
-    let Query(query) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
-    let Json(body) = body.map_err(ApiError::from_json)?;
-    let controller = state
+pub(crate) fn controller(state: &ApiState) -> Result<&ControllerHandle, ApiError> {
+    state
         .controller
         .as_ref()
-        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "no controller"))?;
-    let request = MoveRequest {
-        host: host.clone(),
-        role: body.role.clone(),
-        actor,
-        now: query.now,
-        force: body.force,
-    };
-    controller.move_host(request).await.map_err(|e| {
-        let (status, code) = match &e {
-            MoveError::UnknownHost(_) | MoveError::UnknownRole(_) => (StatusCode::NOT_FOUND, "not_found"),
-            MoveError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            MoveError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-        };
-        ApiError::new(status, code, e.to_string())
-    })?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(MoveAccepted {
-            host,
-            role: body.role,
-            now: query.now,
-        }),
+        .ok_or_else(|| ApiError::unavailable("no controller"))
+}
+
+/// Host `name` as committed now, or 404.
+pub(crate) fn current(controller: &ControllerHandle, name: &str) -> Result<HostView, ApiError> {
+    let observation = controller.observation(name);
+    host_view(&controller.view(), observation.as_ref(), name, now_millis())
+        .ok_or_else(|| ApiError::no_host(name))
+}
+
+/// Every host, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts",
+    tag = "hosts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every host, by name", body = Vec<HostView>),
+        (status = 401, description = "No valid operator token", body = ErrorResponse),
+        (status = 503, description = "No controller", body = ErrorResponse),
+    )
+)]
+pub(crate) async fn list_hosts(
+    State(state): State<ApiState>,
+    _: Reader,
+) -> Result<Json<Vec<HostView>>, ApiError> {
+    let controller = controller(&state)?;
+    let view = controller.view();
+    let observed = controller.observations();
+    let now = now_millis();
+    Ok(Json(
+        view.farm
+            .hosts
+            .keys()
+            .filter_map(|name| host_view(&view, observed.get(name), name, now))
+            .collect(),
     ))
+}
+
+/// One host.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{name}",
+    tag = "hosts",
+    params(("name" = String, Path, description = "Host name")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The host", body = HostView),
+        (status = 401, description = "No valid operator token", body = ErrorResponse),
+        (status = 404, description = "No such host", body = ErrorResponse),
+        (status = 503, description = "No controller", body = ErrorResponse),
+    )
+)]
+pub(crate) async fn get_host(
+    State(state): State<ApiState>,
+    _: Reader,
+    Path(name): Path<String>,
+) -> Result<Json<HostView>, ApiError> {
+    Ok(Json(current(controller(&state)?, &name)?))
 }

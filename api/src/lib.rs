@@ -1,13 +1,25 @@
 //! muster's HTTP API: the only crate that knows HTTP and JSON shapes.
 //!
-//! Liveness and readiness, the zone as published, pools and the event log,
-//! and the agents' heartbeat. Every error is JSON
+//! Liveness and readiness, the zone as published, pools, hosts and the
+//! operators' changes to them, the event log (listed and streamed), policy
+//! reload, and the agents' heartbeat. Every `/api/v1` route is registered
+//! together with its OpenAPI description ([`openapi_document`], served at
+//! `/api/v1/openapi.json`). Every error is JSON
 //! `{"error": {"code", "message"}}`.
 
 mod agents;
 mod auth;
+pub mod client;
+mod events;
+mod extract;
 mod farm;
 mod hosts;
+mod metrics;
+mod openapi;
+mod operations;
+mod policy;
+mod status;
+mod tls;
 mod wire;
 
 use std::io;
@@ -15,22 +27,30 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use muster_controller::runner::ControllerHandle;
 use muster_controller::store::Store;
-use muster_dns::SharedSnapshot;
+use muster_dns::{DnsStats, SharedSnapshot};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use agents::{HeartbeatBody, HeartbeatReply, ProbeResult, ProbeSpec};
 pub use auth::{OperatorToken, Scope, Tokens};
-pub use farm::{EventView, EventsQuery, MemberView, PoolView, PoolsView};
-pub use hosts::{MoveAccepted, MoveBody, MoveQuery};
-pub use wire::{ApiError, ErrorBody, RecordView, ZoneView};
+pub use events::{EventView, EventsQuery, StreamQuery};
+pub use farm::{MemberView, PoolView, PoolsView};
+pub use hosts::{DrainView, HostView};
+pub use operations::{ForceQuery, MoveAccepted, MoveBody, MoveQuery, NewHostBody, PinBody};
+pub use policy::ReloadView;
+pub use status::{History, Sample};
+pub use tls::{TlsConfig, TlsError};
+pub use wire::{ApiError, ErrorBody, ErrorResponse, RecordView, ZoneView};
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -43,46 +63,109 @@ pub struct ApiState {
     pub store: Option<Store>,
     /// Agent and operator tokens.
     pub tokens: Tokens,
+    /// The DNS listeners' counters, for `/metrics`, when DNS runs.
+    pub dns_stats: Option<DnsStats>,
+    /// Pool sizes over the last hour, for the status page; [`spawn_api`]
+    /// keeps it filled.
+    pub history: History,
 }
 
 /// The router, for tests and for [`spawn_api`].
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/api/v1/zone", get(zone))
-        .route("/api/v1/pools", get(farm::pools))
-        .route("/api/v1/events", get(farm::events))
-        .route("/api/v1/agents/heartbeat", post(agents::heartbeat))
-        .route("/api/v1/hosts/{name}/move", post(hosts::move_host))
+    let (documented, _) = documented_routes().split_for_parts();
+    documented
+        .route("/", get(status::page))
+        .route("/metrics", get(metrics::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .fallback(not_found)
         .with_state(state)
 }
 
-/// Binds `listen` and serves the API until `cancel` fires. Returns the bound
-/// address and the serving task.
+/// Every documented route, each registered with its OpenAPI description:
+/// all of `/api/v1`, `/healthz` and `/readyz`.
+fn documented_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(zone))
+        .routes(routes!(farm::pools))
+        .routes(routes!(hosts::list_hosts, operations::register))
+        .routes(routes!(hosts::get_host, operations::remove))
+        .routes(routes!(operations::move_host))
+        .routes(routes!(operations::drain))
+        .routes(routes!(operations::cordon))
+        .routes(routes!(operations::uncordon))
+        .routes(routes!(operations::pin))
+        .routes(routes!(operations::unpin))
+        .routes(routes!(events::events))
+        .routes(routes!(events::stream))
+        .routes(routes!(policy::reload))
+        .routes(routes!(agents::heartbeat))
+}
+
+/// The OpenAPI 3 document of every documented route.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    documented_routes().split_for_parts().1
+}
+
+/// Binds `listen` and serves the API until `cancel` fires, over HTTPS when
+/// `tls` is given. Returns the bound address and the serving task.
 pub async fn spawn_api(
     listen: SocketAddr,
     state: ApiState,
+    tls: Option<TlsConfig>,
     cancel: CancellationToken,
 ) -> io::Result<(SocketAddr, tokio::task::JoinHandle<io::Result<()>>)> {
     let listener = TcpListener::bind(listen).await?;
     let local = listener.local_addr()?;
-    info!(%local, "API listening");
-    let app = router(state);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { cancel.cancelled().await })
-            .await
-    });
+    info!(%local, tls = tls.is_some(), "API listening");
+    // The status page's history, sampled while the API serves.
+    let sampling = cancel.child_token();
+    let sampler = state
+        .controller
+        .clone()
+        .map(|c| status::spawn_sampler(state.history.clone(), c, sampling.clone()));
+    // Open event streams end at shutdown.
+    let app = router(state).layer(Extension(events::Shutdown(cancel.clone())));
+    let task = match tls {
+        Some(tls) => tokio::spawn(tls::serve_tls(listener, app, tls, cancel)),
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { cancel.cancelled().await })
+                .await
+        }),
+    };
+    let task = match sampler {
+        None => task,
+        Some(sampler) => tokio::spawn(async move {
+            let served = task.await.unwrap_or_else(|e| Err(io::Error::other(e)));
+            sampling.cancel();
+            let _ = sampler.await;
+            served
+        }),
+    };
     Ok((local, task))
 }
 
+/// The process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String))
+)]
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Ready to serve: a zone is published.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses((status = 200, description = "`{\"ready\": true, \"serial\": N}`", body = Object))
+)]
 async fn readyz(State(state): State<ApiState>) -> Response {
     // The snapshot exists from the start; ready means a zone is published.
     let serial = state.zone.load().serial();
@@ -93,11 +176,18 @@ async fn readyz(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-async fn zone(
-    State(state): State<ApiState>,
-    headers: axum::http::HeaderMap,
-) -> Result<Json<ZoneView>, ApiError> {
-    state.tokens.require_read(&headers)?;
+/// The zone as published, with its serial.
+#[utoipa::path(
+    get,
+    path = "/api/v1/zone",
+    tag = "zone",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The zone DNS serves now", body = ZoneView),
+        (status = 401, description = "No valid operator token", body = ErrorResponse),
+    )
+)]
+async fn zone(State(state): State<ApiState>, _: auth::Reader) -> Result<Json<ZoneView>, ApiError> {
     Ok(Json(ZoneView::from_snapshot(&state.zone.load())))
 }
 

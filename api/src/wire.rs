@@ -1,15 +1,17 @@
-//! JSON shapes of the API.
+//! JSON shapes shared by every endpoint: the error body and the zone.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use muster_controller::operator::OperatorError;
 use muster_dns::Snapshot;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The zone as published.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ZoneView {
-    /// The origin, absolute.
+    /// The origin, absolute (`lists.example.test.`).
     pub zone: String,
     /// The SOA serial.
     pub serial: u32,
@@ -20,7 +22,7 @@ pub struct ZoneView {
 }
 
 /// One record.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RecordView {
     /// Owner name, absolute.
     pub name: String,
@@ -54,11 +56,20 @@ impl ZoneView {
     }
 }
 
+/// Every error response: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorResponse {
+    /// What went wrong.
+    pub error: ErrorBody,
+}
+
 /// The body of every error.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
-    /// Machine-readable code (`not_found`).
-    pub code: &'static str,
+    /// Machine-readable code: `unauthorized`, `forbidden`, `not_found`,
+    /// `conflict`, `bad_json`, `invalid_body`, `bad_query`,
+    /// `invalid_policy`, `unavailable`, …
+    pub code: String,
     /// What went wrong, for people.
     pub message: String,
 }
@@ -76,31 +87,65 @@ impl ApiError {
         Self {
             status,
             body: ErrorBody {
-                code,
+                code: code.to_owned(),
                 message: message.into(),
             },
         }
     }
-}
 
-impl ApiError {
+    /// The status it is sent with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// 503: the controller or the store is not there.
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// 404 for an unknown host.
+    pub(crate) fn no_host(name: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no host named {name:?}"),
+        )
+    }
+
     /// The error for a body that is not the JSON expected: 400 for bad
-    /// syntax, 422 for the wrong shape (unknown fields included), 415 for
-    /// another content type.
+    /// syntax, 422 for the wrong shape (unknown fields and wrong types
+    /// included), 415 for another content type, 413 for too big a body.
     pub fn from_json(rejection: axum::extract::rejection::JsonRejection) -> Self {
         use axum::extract::rejection::JsonRejection as R;
         let (status, code) = match &rejection {
             R::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
             R::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "bad_json"),
             R::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_content_type"),
+            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
             _ => (StatusCode::BAD_REQUEST, "bad_request"),
         };
         Self::new(status, code, rejection.body_text())
     }
 }
 
+impl From<OperatorError> for ApiError {
+    fn from(e: OperatorError) -> Self {
+        let (status, code) = match &e {
+            OperatorError::UnknownHost(_) | OperatorError::UnknownRole(_) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            OperatorError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            OperatorError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            OperatorError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        };
+        Self::new(status, code, e.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.body }))).into_response()
+        (self.status, Json(ErrorResponse { error: self.body })).into_response()
     }
 }

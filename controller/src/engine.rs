@@ -17,8 +17,9 @@ use tracing::{info, warn};
 use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
 use crate::observed::Observed;
 use crate::policy::Policy;
-use crate::reconcile::{self, Step, Wanted};
+use crate::reconcile::{self, Step};
 use crate::store::{Commit, Store, StoreError, ZoneState};
+use crate::wanted::{self, Decision};
 use crate::zone_builder::{Addresses, Membership, build_zone};
 
 /// Why a tick or a start could not complete. What was in force stays.
@@ -64,6 +65,8 @@ pub struct TickReport {
     pub steps: usize,
     /// The serial published, when the zone changed.
     pub serial: Option<u32>,
+    /// The events committed (for the metrics' move counts).
+    pub events: Vec<Event>,
 }
 
 /// The controller's state and its one writer.
@@ -74,6 +77,8 @@ pub struct Engine {
     store: Store,
     publisher: ZonePublisher,
     membership: Membership,
+    /// The latest wanted counts and the load rules' memory.
+    decision: Decision,
 }
 
 fn unix_secs(now: Millis) -> u32 {
@@ -89,17 +94,20 @@ fn addresses(farm: &Farm) -> Addresses {
 }
 
 /// Merges the policy's inventory into `farm`: inventory hosts take the
-/// policy's addresses, roles and flags; new ones start in their `role:`;
-/// static hosts no longer in the policy leave (agents stay: they enrolled
-/// themselves and leave through the API). Returns the names of hosts added,
-/// changed or removed.
-fn merge_inventory(policy: &Policy, farm: &mut Farm, now: Millis) -> Vec<String> {
+/// policy's addresses, roles and flags; new ones start in their `role:`.
+/// On a reload, static hosts the `previous` policy listed and this one does
+/// not leave. Static hosts registered through the API are in no policy and
+/// stay; so do agents (they enrolled themselves): both leave through the
+/// API. Returns the names of hosts added, changed or removed.
+fn merge_inventory(policy: &Policy, previous: Option<&Policy>, farm: &mut Farm, now: Millis) -> Vec<String> {
     let mut changed = Vec::new();
     let listed: BTreeSet<&str> = policy.hosts.iter().map(|h| h.name.as_str()).collect();
-    let gone: Vec<String> = farm
-        .hosts
-        .values()
+    let gone: Vec<String> = previous
+        .map(|p| p.hosts.as_slice())
+        .unwrap_or_default()
+        .iter()
         .filter(|h| h.is_static && !listed.contains(h.name.as_str()))
+        .filter(|h| farm.hosts.get(&h.name).is_some_and(|known| known.is_static))
         .map(|h| h.name.clone())
         .collect();
     for name in gone {
@@ -156,7 +164,7 @@ impl Engine {
         now: Millis,
     ) -> Result<Self, EngineError> {
         let mut farm = store.load_farm().await?;
-        let changed = merge_inventory(&policy, &mut farm, now);
+        let changed = merge_inventory(&policy, None, &mut farm, now);
         {
             let mut obs = observed.lock().unwrap_or_else(PoisonError::into_inner);
             for host in farm.hosts.values().filter(|h| !h.dead) {
@@ -202,6 +210,7 @@ impl Engine {
             store,
             publisher: ZonePublisher::new(zone),
             membership,
+            decision: Decision::default(),
         })
     }
 
@@ -235,10 +244,15 @@ impl Engine {
         &self.store
     }
 
-    /// One reconcile: plan, apply, commit, publish. `wanted` comes from the
-    /// policy (and later from schedules and load rules).
+    /// The wanted counts of the latest tick, with their causes, and the
+    /// load rules' state.
+    pub fn decision(&self) -> &Decision {
+        &self.decision
+    }
+
+    /// One reconcile: decide the wanted counts (schedules, load rules),
+    /// plan, apply, commit, publish.
     pub async fn tick(&mut self, now: Millis) -> Result<TickReport, EngineError> {
-        let wanted: Wanted = reconcile::wanted_from_policy(&self.policy);
         // Copy the observations and let heartbeats go on while we plan: the
         // lock is held for a copy (reports are shared, not deep-copied),
         // never for the reconcile.
@@ -247,7 +261,9 @@ impl Engine {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let steps = reconcile::plan(&self.policy, &self.farm, &obs, &wanted, now);
+        // The load rules' memory moves on even when the store is away.
+        self.decision = wanted::decide(&self.policy, &self.farm, &obs, &self.decision.autoscale, now);
+        let steps = reconcile::plan(&self.policy, &self.farm, &obs, &self.decision.wanted, now);
         if steps.is_empty() && reconcile::membership_is(&self.policy, &self.farm, &obs, &self.membership) {
             // The common tick: nothing to apply, nobody to (un)publish, so
             // nothing to copy and no zone to rebuild.
@@ -293,7 +309,7 @@ impl Engine {
         let old = std::mem::replace(&mut self.policy, policy.clone());
         let merged = self
             .change(now, |farm| {
-                merge_inventory(&policy, farm, now);
+                merge_inventory(&policy, Some(&old), farm, now);
                 Vec::new()
             })
             .await;
@@ -386,6 +402,7 @@ impl Engine {
         Ok(TickReport {
             steps,
             serial: zone_changed.then_some(serial),
+            events,
         })
     }
 }

@@ -33,9 +33,9 @@ use crate::observed::{Observation, Observed};
 use crate::policy::{DrainUntil, Policy};
 use crate::zone_builder::Membership;
 
-/// How many hosts each role should have now. Schedules and load rules only
-/// change this input.
-pub type Wanted = BTreeMap<String, u32>;
+/// How many hosts each role should have now, and why. Schedules and load
+/// rules only change this input (see [`crate::wanted`]).
+pub use crate::wanted::Wanted;
 
 /// The actor recorded for the failure detector's decisions.
 pub const FAILURE_DETECTOR: &str = "failure-detector";
@@ -439,7 +439,7 @@ fn fill_roles(
     // leave a role above its min that the first pass could not take from.
     // So a raised wanted count never keeps another role below its min, and
     // planning again finds nothing new.
-    let passes: [(Target<'_>, &str); 3] = [(&min, "min"), (&want, "wanted count"), (&min, "min")];
+    let passes: [(Target<'_>, &str); 3] = [(&min, "min"), (&want, WANTED), (&min, "min")];
     for (target, what) in passes {
         for role in policy.roles.keys() {
             while count.get(role.as_str()).copied().unwrap_or(0) < target(role) && budget > 0 {
@@ -496,12 +496,25 @@ fn fill_roles(
                 chosen.insert(&host.name);
                 budget -= 1;
                 *count.entry(role).or_default() += 1;
-                let reason = format!("{role} below its {what} of {}", target(role));
+                let (actor, reason) = match wanted.cause(role) {
+                    Some(cause) if what == WANTED && target(role) > min(role) => (
+                        cause.actor.clone(),
+                        format!(
+                            "{role} below its wanted count of {}: {}",
+                            target(role),
+                            cause.reason
+                        ),
+                    ),
+                    _ => (
+                        RECONCILER.to_owned(),
+                        format!("{role} below its {what} of {}", target(role)),
+                    ),
+                };
                 match &assignment.role {
                     None => steps.push(Step::Assign {
                         host: host.name.clone(),
                         role: role.clone(),
-                        actor: RECONCILER.to_owned(),
+                        actor,
                         reason,
                     }),
                     Some(from) => {
@@ -513,7 +526,7 @@ fn fill_roles(
                             host: host.name.clone(),
                             from: from.clone(),
                             to: Some(role.clone()),
-                            actor: RECONCILER.to_owned(),
+                            actor,
                             reason,
                         });
                     }
@@ -523,6 +536,9 @@ fn fill_roles(
     }
     steps
 }
+
+/// What the second pass of [`fill_roles`] fills to.
+const WANTED: &str = "wanted count";
 
 /// A count per role: its min, or its wanted count.
 type Target<'a> = &'a dyn Fn(&str) -> u32;

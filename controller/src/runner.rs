@@ -11,10 +11,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::engine::{Engine, SharedObserved, TickReport, assignment_state};
+use crate::engine::{Engine, EngineError, SharedObserved, TickReport, assignment_state};
 use crate::farm::{Assignment, Event, Farm, HostRecord, Millis};
-use crate::observed::Report;
+use crate::observed::{Observation, Report};
+use crate::operator::{Operation, OperatorError, OperatorRequest, apply_operation, valid_label};
 use crate::policy::{Policy, Probe};
+use crate::stats::{ControllerStats, HeartbeatAges, heartbeat_ages};
 use crate::zone_builder::Membership;
 
 /// Milliseconds since the Unix epoch, now.
@@ -34,6 +36,8 @@ pub struct ControllerView {
     pub membership: Membership,
     /// The policy in force.
     pub policy: Arc<Policy>,
+    /// Each role's wanted count as of the latest tick, with its cause.
+    pub wanted: crate::wanted::Wanted,
 }
 
 /// A heartbeat from an agent, in domain terms.
@@ -91,42 +95,21 @@ pub enum HeartbeatError {
     Busy,
 }
 
-/// An operator's request to move a host.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MoveRequest {
-    /// The host.
-    pub host: String,
-    /// The role it should hold.
-    pub role: String,
-    /// Who asks (the operator token's name).
-    pub actor: String,
-    /// Skip the drain (emergencies); said so in the event.
-    pub now: bool,
-    /// Move even if the old role drops below its `min`.
-    pub force: bool,
-}
-
-/// Why a move was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum MoveError {
-    /// No such host.
-    #[error("no host named {0:?}")]
-    UnknownHost(String),
-    /// No such role in the policy.
-    #[error("no role named {0:?} in the policy")]
-    UnknownRole(String),
-    /// The move breaks a rule; `force` overrides only the `min` rule.
-    #[error("{0}")]
-    Conflict(String),
-    /// The store refused; nothing changed.
-    #[error("not recorded: {0}")]
-    Unavailable(String),
+/// Why a policy was not put in force; the one in force stays.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The engine refused it (an impossible zone) or could not record it.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The controller is not running.
+    #[error("the controller is not running")]
+    Stopped,
 }
 
 enum Command {
-    Move {
-        request: MoveRequest,
-        reply: oneshot::Sender<Result<(), MoveError>>,
+    Operate {
+        request: OperatorRequest,
+        reply: oneshot::Sender<Result<(), OperatorError>>,
     },
     Enrol {
         name: String,
@@ -135,7 +118,7 @@ enum Command {
     },
     Reload {
         policy: Box<Policy>,
-        reply: oneshot::Sender<Result<TickReport, String>>,
+        reply: oneshot::Sender<Result<TickReport, EngineError>>,
     },
 }
 
@@ -145,22 +128,35 @@ pub struct ControllerHandle {
     observed: SharedObserved,
     view: Arc<ArcSwap<ControllerView>>,
     commands: mpsc::Sender<Command>,
-}
-
-fn valid_label(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    stats: ControllerStats,
 }
 
 impl ControllerHandle {
     /// The current view.
     pub fn view(&self) -> Arc<ControllerView> {
         self.view.load_full()
+    }
+
+    /// What each agent last reported (a copy, taken under the heartbeat
+    /// lock only for the copy: the reports themselves are shared).
+    pub fn observations(&self) -> crate::observed::Observed {
+        self.observed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reconcile durations and moves started, for `/metrics`.
+    pub fn stats(&self) -> &ControllerStats {
+        &self.stats
+    }
+
+    /// How old the agents' heartbeats are at `now` (a summary, not one
+    /// number per host); the heartbeat lock is held only to read the times.
+    pub fn heartbeat_ages(&self, now: Millis) -> HeartbeatAges {
+        let view = self.view.load();
+        let observed = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
+        heartbeat_ages(&view.farm, &observed, now, view.policy.heartbeat.dead_after)
     }
 
     /// Takes a heartbeat: records it in memory (no store write) and answers
@@ -227,20 +223,39 @@ impl ControllerHandle {
         })
     }
 
-    /// Moves a host for an operator: drain first unless `now`.
-    pub async fn move_host(&self, request: MoveRequest) -> Result<(), MoveError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Move { request, reply })
-            .await
-            .map_err(|_| MoveError::Unavailable("the controller is not running".to_owned()))?;
-        answer
-            .await
-            .map_err(|_| MoveError::Unavailable("the controller stopped".to_owned()))?
+    /// The latest observation of `host`.
+    pub fn observation(&self, host: &str) -> Option<Observation> {
+        self.observed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(host)
+            .cloned()
     }
 
-    /// Puts `policy` in force; returns what changed or why not.
-    pub async fn reload(&self, policy: Policy) -> Result<TickReport, String> {
+    /// Carries out an operator's change (see [`Operation`]); when it
+    /// returns `Ok`, the change is committed and [`Self::view`] shows it.
+    pub async fn operate(&self, request: OperatorRequest) -> Result<(), OperatorError> {
+        let removed = matches!(request.operation, Operation::Remove { .. }).then(|| request.host.clone());
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Operate { request, reply })
+            .await
+            .map_err(|_| OperatorError::Unavailable("the controller is not running".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| OperatorError::Unavailable("the controller stopped".to_owned()))??;
+        if let Some(host) = removed {
+            self.observed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .forget(&host);
+        }
+        Ok(())
+    }
+
+    /// Puts `policy` in force; returns what changed or why not. When it
+    /// returns `Ok`, [`Self::view`] shows the new policy.
+    pub async fn reload(&self, policy: Policy) -> Result<TickReport, ReloadError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Reload {
@@ -248,8 +263,8 @@ impl ControllerHandle {
                 reply,
             })
             .await
-            .map_err(|_| "the controller is not running".to_owned())?;
-        answer.await.map_err(|_| "the controller stopped".to_owned())?
+            .map_err(|_| ReloadError::Stopped)?;
+        Ok(answer.await.map_err(|_| ReloadError::Stopped)??)
     }
 }
 
@@ -261,12 +276,14 @@ pub fn spawn_controller(
 ) -> (ControllerHandle, tokio::task::JoinHandle<()>) {
     let view = Arc::new(ArcSwap::from_pointee(view_of(&engine)));
     let (commands, receiver) = mpsc::channel(1024);
+    let stats = ControllerStats::default();
     let handle = ControllerHandle {
         observed,
         view: Arc::clone(&view),
         commands,
+        stats: stats.clone(),
     };
-    let task = tokio::spawn(run(engine, receiver, view, cancel));
+    let task = tokio::spawn(run(engine, receiver, view, stats, cancel));
     (handle, task)
 }
 
@@ -275,6 +292,7 @@ fn view_of(engine: &Engine) -> ControllerView {
         farm: engine.farm().clone(),
         membership: engine.membership().clone(),
         policy: Arc::new(engine.policy().clone()),
+        wanted: engine.decision().wanted.clone(),
     }
 }
 
@@ -282,6 +300,7 @@ async fn run(
     mut engine: Engine,
     mut commands: mpsc::Receiver<Command>,
     view: Arc<ArcSwap<ControllerView>>,
+    stats: ControllerStats,
     cancel: CancellationToken,
 ) {
     let mut failures = 0u32;
@@ -294,8 +313,9 @@ async fn run(
         let wait = interval * 2u32.saturating_pow(failures.min(5));
         let changed = tokio::select! {
             () = cancel.cancelled() => return,
-            () = tokio::time::sleep(wait) => match engine.tick(now_millis()).await {
+            () = tokio::time::sleep(wait) => match stats.time(engine.tick(now_millis())).await {
                 Ok(report) => {
+                    stats.record_events(&report.events, engine.policy());
                     if failures > 0 {
                         info!("store reachable again; reconciling");
                     }
@@ -308,7 +328,10 @@ async fn run(
                     false
                 }
             },
-            Some(command) = commands.recv() => handle(&mut engine, command).await,
+            Some(command) = commands.recv() => {
+                handle(&mut engine, command, &view, &stats).await;
+                false
+            }
         };
         if changed {
             view.store(Arc::new(view_of(&engine)));
@@ -316,9 +339,16 @@ async fn run(
     }
 }
 
-async fn handle(engine: &mut Engine, command: Command) -> bool {
+/// Carries out one command from the API. Every change is in the view
+/// before its caller hears back, so a read after a write sees it.
+async fn handle(
+    engine: &mut Engine,
+    command: Command,
+    view: &ArcSwap<ControllerView>,
+    stats: &ControllerStats,
+) {
     let now = now_millis();
-    match command {
+    let changed = match command {
         Command::Enrol {
             name,
             addresses,
@@ -327,116 +357,52 @@ async fn handle(engine: &mut Engine, command: Command) -> bool {
             let result = engine
                 .change(now, |farm| enrol(farm, &name, addresses, token_hash, now))
                 .await;
-            match result {
-                Ok(_) => true,
-                Err(e) => {
-                    warn!(host = %name, error = %e, "enrolment not recorded; the agent will retry");
-                    false
-                }
+            if let Err(e) = &result {
+                warn!(host = %name, error = %e, "enrolment not recorded; the agent will retry");
             }
+            result.is_ok()
         }
-        Command::Move { request, reply } => {
-            let checked = check_move(engine, &request);
-            let result = match checked {
-                Err(e) => Err(e),
-                Ok(from) => engine
-                    .change(now, |farm| operator_move(farm, &request, from, now))
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| MoveError::Unavailable(e.to_string())),
-            };
-            let ok = result.is_ok();
-            let _ = reply.send(result);
-            ok
+        Command::Operate { request, reply } => {
+            let result = operate(engine, &request, now).await;
+            if let Ok(events) = &result {
+                stats.record_operator_events(events, engine.policy());
+                view.store(Arc::new(view_of(engine)));
+            }
+            let _ = reply.send(result.map(|_| ()));
+            false
         }
         Command::Reload { policy, reply } => {
-            let result = engine.apply_policy(*policy, now).await.map_err(|e| e.to_string());
-            let ok = result.is_ok();
+            let result = engine.apply_policy(*policy, now).await;
+            if result.is_ok() {
+                view.store(Arc::new(view_of(engine)));
+            }
             let _ = reply.send(result);
-            ok
+            false
         }
-    }
-}
-
-/// Checks a move against the rules; returns the role the host leaves.
-fn check_move(engine: &Engine, req: &MoveRequest) -> Result<Option<String>, MoveError> {
-    let farm = engine.farm();
-    let policy = engine.policy();
-    let host = farm
-        .hosts
-        .get(&req.host)
-        .ok_or_else(|| MoveError::UnknownHost(req.host.clone()))?;
-    if !policy.roles.contains_key(&req.role) {
-        return Err(MoveError::UnknownRole(req.role.clone()));
-    }
-    if host.is_static {
-        return Err(MoveError::Conflict(format!(
-            "{} is static: it holds the role the policy gives it; change the policy",
-            req.host
-        )));
-    }
-    if !host.eligible.is_empty() && !host.eligible.contains(&req.role) {
-        return Err(MoveError::Conflict(format!(
-            "{} may hold only {}",
-            req.host,
-            host.eligible.join(", ")
-        )));
-    }
-    let assignment = farm.assignments.get(&req.host);
-    let from = assignment.and_then(|a| a.role.clone());
-    if from.as_deref() == Some(req.role.as_str()) && !assignment.is_some_and(Assignment::is_draining) {
-        return Err(MoveError::Conflict(format!(
-            "{} already holds {}",
-            req.host, req.role
-        )));
-    }
-    if let Some(from) = &from
-        && !req.force
-    {
-        let min = policy.roles.get(from).map_or(0, |r| r.min);
-        let serving = engine.membership().get(from).map_or(0, Vec::len);
-        let leaving = engine
-            .membership()
-            .get(from)
-            .is_some_and(|m| m.contains(&req.host));
-        if leaving && serving <= min as usize {
-            return Err(MoveError::Conflict(format!(
-                "moving {} would leave {from} with {} of its min {min}; use force to do it anyway",
-                req.host,
-                serving - 1
-            )));
-        }
-    }
-    Ok(from)
-}
-
-/// The operator's move: a drain (or, with `now`, an immediate change).
-fn operator_move(farm: &mut Farm, req: &MoveRequest, from: Option<String>, now: Millis) -> Vec<Event> {
-    use crate::reconcile::{Step, apply};
-    let step = match (&from, req.now) {
-        (None, _) => Step::Assign {
-            host: req.host.clone(),
-            role: req.role.clone(),
-            actor: req.actor.clone(),
-            reason: "operator move".to_owned(),
-        },
-        (Some(from), false) => Step::StartDrain {
-            host: req.host.clone(),
-            from: from.clone(),
-            to: Some(req.role.clone()),
-            actor: req.actor.clone(),
-            reason: "operator move".to_owned(),
-        },
-        (Some(from), true) => Step::FinishDrain {
-            host: req.host.clone(),
-            from: from.clone(),
-            to: Some(req.role.clone()),
-            reason: "operator move with now=true: the drain was skipped".to_owned(),
-        },
     };
-    let mut event = apply(farm, &step, now);
-    event.actor = req.actor.clone();
-    vec![event]
+    if changed {
+        view.store(Arc::new(view_of(engine)));
+    }
+}
+
+/// Checks and applies an operator's change through the engine's commit
+/// path; returns its events.
+async fn operate(
+    engine: &mut Engine,
+    request: &OperatorRequest,
+    now: Millis,
+) -> Result<Vec<Event>, OperatorError> {
+    let mut farm = engine.farm().clone();
+    let events = apply_operation(engine.policy(), engine.membership(), &mut farm, request, now)?;
+    let committed = events.clone();
+    engine
+        .change(now, move |current| {
+            *current = farm;
+            events
+        })
+        .await
+        .map_err(|e| OperatorError::Unavailable(e.to_string()))?;
+    Ok(committed)
 }
 
 /// Adds `name` to the farm, updates its addresses, or binds its token (a

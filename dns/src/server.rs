@@ -3,7 +3,8 @@
 //! UDP runs on dedicated threads, one per `SO_REUSEPORT` socket, each a
 //! plain receive–answer–send loop with its own buffers: no task per
 //! datagram, no allocation per answer, no lock. TCP runs on tokio, one task
-//! per connection, and is where zone transfers happen.
+//! per connection, and is where zone transfers happen. Each UDP thread
+//! counts its answers in counters only it writes ([`crate::stats`]).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -21,6 +22,7 @@ use tracing::{debug, info, warn};
 use crate::answer::{Outcome, Transport, respond};
 use crate::publish::SharedSnapshot;
 use crate::snapshot::Snapshot;
+use crate::stats::{DnsStats, QueryType, TcpCounter, UdpCounter, reply_qtype};
 use crate::wire::{Request, rtype};
 use crate::xfr::{ixfr_over_udp, refuse, transfer_messages};
 
@@ -54,12 +56,18 @@ pub struct DnsServer {
     udp_threads: Vec<JoinHandle<()>>,
     tcp_tasks: Vec<tokio::task::JoinHandle<()>>,
     cancel: CancellationToken,
+    stats: DnsStats,
 }
 
 impl DnsServer {
     /// The addresses actually bound (with ports resolved when 0 was asked).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local
+    }
+
+    /// A handle on the query counters (cheap to clone, read at any time).
+    pub fn stats(&self) -> DnsStats {
+        self.stats.clone()
     }
 
     /// Waits for every listener to stop (after the cancellation token fires).
@@ -90,24 +98,29 @@ pub async fn spawn_dns_server(
     zone: SharedSnapshot,
     cancel: CancellationToken,
 ) -> io::Result<DnsServer> {
+    let udp_workers = config.udp_workers.max(1);
+    let stats = DnsStats::new(config.listen.len() * udp_workers);
+    let tcp_counter = stats.tcp_writer();
     let mut server = DnsServer {
         local: Vec::new(),
         udp_threads: Vec::new(),
         tcp_tasks: Vec::new(),
         cancel: cancel.clone(),
+        stats: stats.clone(),
     };
     let permits = Arc::new(Semaphore::new(config.max_tcp_connections.max(1)));
     for &addr in &config.listen {
-        let (udp, tcp) = bind_pair(addr, config.udp_workers.max(1))?;
+        let (udp, tcp) = bind_pair(addr, udp_workers)?;
         let local = tcp.local_addr()?;
         info!(%local, udp_workers = udp.len(), "DNS listening on UDP and TCP");
         server.local.push(local);
         for (i, socket) in udp.into_iter().enumerate() {
             let zone = Arc::clone(&zone);
             let cancel = cancel.clone();
+            let counter = stats.udp_writer(server.udp_threads.len());
             let thread = std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
-                .spawn(move || run_udp(&socket, &zone, &cancel))?;
+                .spawn(move || run_udp(&socket, &zone, &counter, &cancel))?;
             server.udp_threads.push(thread);
         }
         let listener = TcpListener::from_std(tcp)?;
@@ -115,6 +128,7 @@ pub async fn spawn_dns_server(
             listener,
             Arc::clone(&zone),
             Arc::clone(&permits),
+            tcp_counter.clone(),
             config.tcp_idle,
             cancel.clone(),
         )));
@@ -170,7 +184,7 @@ fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-fn run_udp(socket: &UdpSocket, zone: &SharedSnapshot, cancel: &CancellationToken) {
+fn run_udp(socket: &UdpSocket, zone: &SharedSnapshot, counter: &UdpCounter, cancel: &CancellationToken) {
     let mut packet = [0u8; 4096];
     let mut out = Vec::with_capacity(4096);
     while !cancel.is_cancelled() {
@@ -183,11 +197,18 @@ fn run_udp(socket: &UdpSocket, zone: &SharedSnapshot, cancel: &CancellationToken
             }
         };
         let snapshot = zone.load();
-        match respond(&snapshot, &packet[..len], Transport::Udp, &mut out) {
-            Outcome::Reply => {}
-            Outcome::Drop => continue,
-            Outcome::Transfer(req) => udp_transfer(&snapshot, &req, peer, &mut out),
-        }
+        let qtype = match respond(&snapshot, &packet[..len], Transport::Udp, &mut out) {
+            Outcome::Reply => reply_qtype(&out),
+            Outcome::Drop => {
+                counter.dropped();
+                continue;
+            }
+            Outcome::Transfer(req) => {
+                udp_transfer(&snapshot, &req, peer, &mut out);
+                QueryType::of(req.qtype)
+            }
+        };
+        counter.answered(qtype, &out);
         if let Err(e) = socket.send_to(&out, peer) {
             debug!(error = %e, %peer, "UDP send failed");
         }
@@ -217,6 +238,7 @@ async fn run_tcp_listener(
     listener: TcpListener,
     zone: SharedSnapshot,
     permits: Arc<Semaphore>,
+    counter: TcpCounter,
     idle: Duration,
     cancel: CancellationToken,
 ) {
@@ -240,10 +262,11 @@ async fn run_tcp_listener(
         };
         let zone = Arc::clone(&zone);
         let cancel = cancel.clone();
+        let counter = counter.clone();
         connections.spawn(async move {
             tokio::select! {
                 () = cancel.cancelled() => {}
-                result = serve_tcp(stream, peer, &zone, idle) => {
+                result = serve_tcp(stream, peer, &zone, &counter, idle) => {
                     if let Err(e) = result {
                         debug!(%peer, error = %e, "TCP connection ended");
                     }
@@ -262,6 +285,7 @@ async fn serve_tcp(
     mut stream: TcpStream,
     peer: SocketAddr,
     zone: &SharedSnapshot,
+    counter: &TcpCounter,
     idle: Duration,
 ) -> io::Result<()> {
     stream.set_nodelay(true)?;
@@ -278,19 +302,25 @@ async fn serve_tcp(
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "slow query"))??;
         let snapshot = zone.load_full();
-        let messages = match respond(&snapshot, &packet, Transport::Tcp, &mut out) {
-            Outcome::Reply => vec![std::mem::take(&mut out)],
-            Outcome::Drop => return Ok(()),
+        let (qtype, messages) = match respond(&snapshot, &packet, Transport::Tcp, &mut out) {
+            Outcome::Reply => (reply_qtype(&out), vec![std::mem::take(&mut out)]),
+            Outcome::Drop => {
+                counter.dropped();
+                return Ok(());
+            }
             Outcome::Transfer(req) if may_transfer(&snapshot, peer.ip()) => {
                 info!(%peer, serial = snapshot.serial(), kind = if req.qtype == rtype::AXFR { "AXFR" } else { "IXFR" }, "zone transfer");
-                transfer_messages(&snapshot, &req)
+                (QueryType::of(req.qtype), transfer_messages(&snapshot, &req))
             }
             Outcome::Transfer(req) => {
                 debug!(%peer, "zone transfer refused");
                 refuse(&req, &mut out);
-                vec![std::mem::take(&mut out)]
+                (QueryType::of(req.qtype), vec![std::mem::take(&mut out)])
             }
         };
+        if let Some(first) = messages.first() {
+            counter.answered(qtype, first);
+        }
         for message in &messages {
             let len = u16::try_from(message.len()).map_err(|_| io::Error::other("message over 64 KiB"))?;
             let mut framed = Vec::with_capacity(message.len() + 2);

@@ -2,6 +2,8 @@
 //! real `dig`, and clean everything up on drop.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod api;
+pub mod chromium;
 pub mod dig;
 pub mod peers;
 

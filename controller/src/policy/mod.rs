@@ -18,6 +18,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod automation;
+mod consistency;
 mod inventory;
 mod locate;
 mod model;
@@ -93,7 +94,7 @@ pub fn load_str(source: &Path, text: &str) -> Result<Policy, PolicyError> {
         let (pos, message) = syntax::describe(&err, text);
         PolicyError::Invalid(vec![problem(pos, message)])
     })?;
-    validate::validate(raw, source).map_err(|found| {
+    let locate = |found: validate::Found| {
         let locator = locate::Locator::new(text);
         let mut problems: Vec<Problem> = found
             .into_iter()
@@ -101,8 +102,14 @@ pub fn load_str(source: &Path, text: &str) -> Result<Policy, PolicyError> {
             .collect();
         // Stable: problems at one position keep the order they were found in.
         problems.sort_by_key(|p| (p.line, p.column));
-        PolicyError::Invalid(problems)
-    })
+        problems
+    };
+    let (mut policy, warnings) =
+        validate::validate(raw, source).map_err(|found| PolicyError::Invalid(locate(found)))?;
+    if !warnings.is_empty() {
+        policy.warnings = locate(warnings);
+    }
+    Ok(policy)
 }
 
 impl PolicyError {

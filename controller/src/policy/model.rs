@@ -10,6 +10,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hickory_proto::rr::Name;
+use jiff::tz::TimeZone;
+
+pub use crate::cron::Cron;
 
 /// A loaded, validated policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,10 +37,16 @@ pub struct Policy {
     pub hosts: Vec<Host>,
     /// Secondaries allowed to transfer the zone; each is sent NOTIFY.
     pub secondaries: Vec<SocketAddr>,
-    /// Role schedules (their semantics arrive with the scheduler).
+    /// Wanted counts outside every schedule window (roles not named get
+    /// their `min`).
+    pub default_want: BTreeMap<String, WantCount>,
+    /// Role schedules; when windows overlap, the one listed last wins.
     pub schedules: Vec<Schedule>,
-    /// Load rules (their semantics arrive with the autoscaler).
+    /// Load rules, at most one per role.
     pub autoscale: Vec<Autoscale>,
+    /// Things that are allowed but probably not meant (`muster check`
+    /// prints them; they never stop a policy from loading).
+    pub warnings: Vec<super::Problem>,
 }
 
 /// The SOA record's fixed fields.
@@ -231,34 +240,73 @@ pub struct Host {
     pub labels: BTreeMap<String, String>,
 }
 
-/// A schedule window, kept as written until the scheduler lands.
+/// A schedule window: from each time its cron fires, for `duration`, in
+/// its timezone, the roles get the counts in `want`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schedule {
     /// Its name (the actor recorded in events).
     pub name: String,
-    /// Five-field cron expression.
-    pub cron: String,
-    /// How long the window lasts.
+    /// When windows open (local time in `timezone`).
+    pub cron: Cron,
+    /// How long a window lasts.
     pub duration: Duration,
-    /// IANA timezone name.
-    pub timezone: String,
-    /// Wanted count per role, as written (`3`, `50%`, `all-but 3`, `rest`).
-    pub want: BTreeMap<String, String>,
+    /// The timezone the cron expression is read in.
+    pub timezone: TimeZone,
+    /// Wanted count per role while the window is open. Roles it does not
+    /// name get their `min`.
+    pub want: BTreeMap<String, WantCount>,
 }
 
-/// A load rule, kept as written until the autoscaler lands.
+/// How many hosts a role should have, as the policy says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WantCount {
+    /// Exactly this many.
+    Hosts(u32),
+    /// This percentage of the live hosts, rounded down.
+    Percent(u8),
+    /// All live hosts but this many.
+    AllBut(u32),
+    /// The live hosts the other roles do not want.
+    Rest,
+}
+
+/// How a load rule combines the members' metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aggregate {
+    /// The total over the pool (`queue_depth`: mail waiting in the pool).
+    Sum,
+    /// The mean over the members that report it (`load1`, `cpu`).
+    Mean,
+}
+
+/// A load rule: grows a role when its members are busy, by borrowing
+/// hosts from other roles, and gives them back when the load has stayed
+/// low for `stabilization`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Autoscale {
+    /// Its name (the actor in events); defaults to `autoscale-<role>`.
+    pub name: String,
     /// The role it grows and shrinks.
     pub role: String,
     /// The agent metric it follows.
     pub metric: String,
-    /// Target metric value per host.
+    /// Sum or mean over the pool.
+    pub aggregate: Aggregate,
+    /// The metric one host should carry (sum), or the mean to keep under.
     pub target_per_host: f64,
-    /// Roles to borrow hosts from, in order.
+    /// The rule never asks for fewer (default: the role's `min`).
+    pub min: u32,
+    /// The rule never asks for more (default: no bound).
+    pub max: Option<u32>,
+    /// Roles to borrow hosts from, in order, never below their own `min`.
     pub borrow_from: Vec<String>,
-    /// Where hosts go when load falls.
+    /// Where hosts go when load falls and no other role wants them.
     pub give_back_to: Option<String>,
-    /// Minimum time between scale-downs.
+    /// At most this many hosts added per scale-up (default 1).
+    pub step: u32,
+    /// Time between two changes of the rule's count (default 1 minute).
     pub cooldown: Duration,
+    /// The rule shrinks only to the largest count it asked for during the
+    /// last `stabilization` (default 5 minutes).
+    pub stabilization: Duration,
 }

@@ -22,6 +22,7 @@ pub(super) struct RawPolicy {
     pub(super) heartbeat: Option<RawHeartbeat>,
     pub(super) limits: Option<RawLimits>,
     pub(super) roles: Entries<RawRole>,
+    pub(super) default_want: Option<Entries<Text>>,
     #[serde(default)]
     pub(super) schedules: Vec<RawSchedule>,
     #[serde(default)]
@@ -123,13 +124,19 @@ pub(super) struct RawSchedule {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAutoscale {
+    pub(super) name: Option<Text>,
     pub(super) role: Text,
     pub(super) metric: Text,
+    pub(super) aggregate: Option<Text>,
     pub(super) target_per_host: Text,
+    pub(super) min: Option<Text>,
+    pub(super) max: Option<Text>,
     #[serde(default)]
     pub(super) borrow_from: Vec<Text>,
     pub(super) give_back_to: Option<Text>,
+    pub(super) step: Option<Text>,
     pub(super) cooldown: Option<Text>,
+    pub(super) stabilization: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,7 +13,7 @@ use hickory_proto::rr::Name;
 
 use super::locate::{Spot, YamlPath};
 use super::raw::{RawHeartbeat, RawLimits, RawPolicy, RawSoa, Text};
-use super::{Heartbeat, Limits, Policy, Soa, automation, inventory, roles, values};
+use super::{Heartbeat, Limits, Policy, Soa, automation, consistency, inventory, roles, values};
 
 /// Problems found so far, each with what it points at.
 pub(super) type Found = Vec<(Spot, String)>;
@@ -22,6 +22,7 @@ pub(super) type Found = Vec<(Spot, String)>;
 #[derive(Default)]
 pub(super) struct Checker {
     found: Found,
+    warnings: Found,
 }
 
 /// What every part of the policy is checked against.
@@ -34,8 +35,9 @@ pub(super) struct Ctx {
     pub(super) roles: Vec<String>,
 }
 
-/// Checks `raw` and builds the policy read from `source`.
-pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<Policy, Found> {
+/// Checks `raw` and builds the policy read from `source`; returns it with
+/// its warnings, or the problems found.
+pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found), Found> {
     let mut c = Checker::default();
     let top = YamlPath::root();
     let zone = c
@@ -55,28 +57,43 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<Policy, Found> {
     c.unique(&top.key("secondaries"), &secondaries, |addr| {
         format!("secondary {addr} is listed twice")
     });
+    let roles = roles::roles(&mut c, &ctx, raw.roles);
+    let hosts = inventory::hosts(&mut c, &ctx, raw.hosts);
     let policy = Policy {
         source: source.to_owned(),
         nameservers,
         soa,
         heartbeat,
         limits,
-        roles: roles::roles(&mut c, &ctx, raw.roles),
-        hosts: inventory::hosts(&mut c, &ctx, raw.hosts),
         secondaries: secondaries.into_iter().map(|(_, addr)| addr).collect(),
+        default_want: automation::default_want(&mut c, &ctx, raw.default_want),
         schedules: automation::schedules(&mut c, &ctx, raw.schedules),
-        autoscale: automation::autoscale(&mut c, &ctx, raw.autoscale),
+        autoscale: automation::autoscale(&mut c, &ctx, &roles, raw.autoscale),
+        roles,
+        hosts,
         zone: ctx.zone,
         ttl: ctx.ttl,
+        warnings: Vec::new(),
     };
+    consistency::check(&mut c, &policy);
     if c.found.is_empty() {
-        Ok(policy)
+        Ok((policy, c.warnings))
     } else {
         Err(c.found)
     }
 }
 
 impl Checker {
+    /// True once a problem was reported.
+    pub(super) fn has_problems(&self) -> bool {
+        !self.found.is_empty()
+    }
+
+    /// Notes something allowed but probably not meant, at `at`.
+    pub(super) fn warn(&mut self, at: &YamlPath, message: impl Into<String>) {
+        self.warnings.push((Spot::Value(at.clone()), message.into()));
+    }
+
     /// Reports a problem with the value at `at`.
     pub(super) fn report(&mut self, at: &YamlPath, message: impl Into<String>) {
         self.found.push((Spot::Value(at.clone()), message.into()));

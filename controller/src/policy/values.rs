@@ -8,6 +8,8 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use hickory_proto::rr::domain::Label;
 
+use super::WantCount;
+
 /// The largest TTL a policy may set (one day).
 pub(super) const MAX_TTL: u32 = 86_400;
 
@@ -209,21 +211,26 @@ pub(super) fn secondary(text: &str) -> Result<SocketAddr, String> {
 }
 
 /// A `want:` value: `N`, `N%`, `all-but N` or `rest`.
-pub(super) fn want(text: &str) -> Result<(), String> {
+pub(super) fn want(text: &str) -> Result<WantCount, String> {
     let t = text.trim();
-    let ok = t == "rest"
-        || t.parse::<u32>().is_ok()
-        || t.strip_suffix('%')
-            .is_some_and(|n| n.trim_end().parse::<u8>().is_ok_and(|n| n <= 100))
-        || t.strip_prefix("all-but")
-            .is_some_and(|n| n.starts_with(' ') && n.trim().parse::<u32>().is_ok());
-    if ok {
-        Ok(())
+    let parsed = if t == "rest" {
+        Some(WantCount::Rest)
+    } else if let Ok(n) = t.parse::<u32>() {
+        Some(WantCount::Hosts(n))
+    } else if let Some(p) = t.strip_suffix('%') {
+        p.trim_end()
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= 100)
+            .map(WantCount::Percent)
     } else {
-        Err(format!(
-            "\"{t}\" is not a host count; write N, N% (0-100), \"all-but N\" or \"rest\""
-        ))
-    }
+        t.strip_prefix("all-but")
+            .filter(|n| n.starts_with(' '))
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .map(WantCount::AllBut)
+    };
+    parsed
+        .ok_or_else(|| format!("\"{t}\" is not a host count; write N, N% (0-100), \"all-but N\" or \"rest\""))
 }
 
 /// Splits a dotted name (without its trailing dot) into checked labels.
@@ -325,7 +332,7 @@ mod tests {
     #[test]
     fn counts_and_labels() {
         for good in ["0", "3", "50%", "100%", "all-but 3", "rest"] {
-            assert_eq!(want(good), Ok(()), "{good}");
+            assert!(want(good).is_ok(), "{good}");
         }
         for bad in ["", "-1", "101%", "all-but", "all-but3", "most"] {
             assert!(want(bad).is_err(), "{bad}");

@@ -54,6 +54,7 @@ fn names_follow_one_rule() {
         "      - { name: smtp-out, type: MX, priority: 20, target: fallback }",
         "      - { name: smtp-out, type: MX, priority: 30, target: mx.example.net. }",
         "    drain: { until: queue_empty, timeout: 90 }",
+        "hosts: [ { name: fallback, address: 192.0.2.20, static: true } ]",
     ]);
     let ns: Vec<String> = policy.nameservers.iter().map(Name::to_ascii).collect();
     assert_eq!(
@@ -126,14 +127,14 @@ fn hosts_secondaries_and_rules_map_into_the_model() {
     assert_eq!(policy.secondaries, secondaries);
     let schedule = &policy.schedules[0];
     assert_eq!(
-        (schedule.duration, schedule.timezone.as_str()),
-        (Duration::from_secs(3 * 3600), "UTC")
+        (schedule.duration, schedule.timezone.iana_name()),
+        (Duration::from_secs(3 * 3600), Some("UTC"))
     );
-    assert_eq!(schedule.want["smtp-out"], "all-but 3");
+    assert_eq!(schedule.want["smtp-out"], crate::policy::WantCount::AllBut(3));
     let rule = &policy.autoscale[0];
     assert_eq!(
         (rule.target_per_host, rule.cooldown),
-        (2000.0, Duration::from_secs(120))
+        (2000.0, Duration::from_secs(60))
     );
     assert_eq!(
         (rule.borrow_from.as_slice(), rule.give_back_to.as_deref()),

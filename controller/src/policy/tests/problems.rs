@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{check, text, with_head};
+use super::{check, load, text, with_head};
 use crate::policy::load_str;
 
 #[test]
@@ -238,17 +238,17 @@ fn schedules_and_autoscale_are_checked() {
             "  - { role: smtp-out, metric: \"\", target_per_host: 0, borrow_from: [smtp-out, nope], give_back_to: nah, cooldown: x }",
         ]),
         &[
-            "4:22 cron \"0 6 * *\" has 4 fields; expected 5",
+            "4:22 cron: \"0 6 * *\" has 4 fields; a cron expression has 5",
             "4:38 for: a schedule window must last longer than 0",
             "4:58 schedule \"a\" wants role \"smtp-ot\" which is not defined in roles",
             "4:66 web: \"lots\" is not a host count",
             "5:13 schedule \"a\" is defined twice",
-            "5:54 timezone \"Los Angeles\" is not a timezone name",
+            "5:54 timezone \"Los Angeles\" is not in the IANA timezone database",
             "5:75 want is empty",
             "6:13 a schedule needs a non-empty name",
             "6:42 for: \"1x\" is not a duration",
             "6:75 only one role can take the rest; \"web\" already does",
-            "8:31 metric is empty",
+            "8:31 metric \"\" is not one agents report; use one of queue_depth",
             "8:52 target_per_host: \"0\" is not a positive number",
             "8:69 role \"smtp-out\" cannot borrow hosts from itself",
             "8:79 autoscale rule for \"smtp-out\" borrows from role \"nope\" which is not defined in roles",
@@ -270,4 +270,82 @@ fn problems_display_one_per_line() {
         "p.yaml:3:6: ttl: 0 seconds is out of range; expected 1 to 86400\n\
          p.yaml:4:14: nameservers is empty; list at least one (the default is ns1.<zone>)"
     );
+}
+
+#[test]
+fn the_automation_language_is_checked() {
+    check(
+        &with_head(&[
+            "default_want: { smtp-out: 2, webb: rest }",
+            "schedules:",
+            "  - { name: a, cron: \"0 25 * * *\", for: 8d, timezone: Mars/Olympus, want: { web: 50% } }",
+            "  - { name: b, cron: \"0 6 * * mon-fry\", for: 1h, want: { web: 101% } }",
+            "autoscale:",
+            "  - { role: smtp-out, metric: queue, aggregate: median, target_per_host: 10, min: 3, max: 2, step: 0 }",
+            "  - { role: smtp-out, metric: load1, target_per_host: 1, give_back_to: smtp-out }",
+        ]),
+        &[
+            "3:36 default_want wants role \"webb\" which is not defined in roles (defined: smtp-out, web); did you mean \"web\"?",
+            "5:22 cron: hour field \"25\": \"25\" is not a value from 0 to 23",
+            "5:41 for: 8d is longer than a week; a window that long is a default: use default_want",
+            "5:55 timezone \"Mars/Olympus\" is not in the IANA timezone database",
+            "6:22 cron: day of week field \"mon-fry\": \"fry\" is not a value from 0 to 7 or a name like sun",
+            "6:63 web: \"101%\" is not a host count",
+            "8:31 metric \"queue\" is not one agents report; use one of queue_depth, load1, load5, load15, cpu, mem_used, disk_free",
+            "8:49 aggregate: \"median\" is not sum or mean",
+            "8:91 max 2 is below min 3",
+            "8:100 step: 0 is out of range",
+            "9:13 role \"smtp-out\" already has a load rule; one rule per role",
+            "9:72 role \"smtp-out\" cannot give hosts back to itself",
+        ],
+    );
+}
+
+#[test]
+fn mail_exchanges_in_the_zone_need_an_address() {
+    check(
+        &[
+            "zone: lists.example.test",
+            "roles:",
+            "  smtp-out:",
+            "    fallback: [ { name: smtp-out, type: MX, priority: 20, target: backup } ]",
+        ],
+        &[
+            "4:67 MX target backup.lists.example.test. is in the zone but nothing publishes its address; \
+             add a host `{ name: backup, address: ..., static: true }` to hosts",
+        ],
+    );
+    // With the host, or outside the zone, it loads.
+    load(&[
+        "zone: lists.example.test",
+        "roles:",
+        "  smtp-out:",
+        "    fallback: [ { name: smtp-out, type: MX, priority: 20, target: backup } ]",
+        "hosts: [ { name: backup, address: 192.0.2.9, static: true } ]",
+    ]);
+    load(&[
+        "zone: lists.example.test",
+        "roles:",
+        "  smtp-out:",
+        "    fallback: [ { name: smtp-out, type: MX, priority: 20, target: mx.example.net. } ]",
+    ]);
+}
+
+#[test]
+fn mins_the_inventory_cannot_fill_are_warnings() {
+    let policy = load(&[
+        "zone: lists.example.test",
+        "roles: { smtp-out: { min: 2 }, web: { min: 1 } }",
+        "hosts:",
+        "  - { name: a, address: 192.0.2.1, roles: [smtp-out] }",
+    ]);
+    let warnings: Vec<String> = policy
+        .warnings
+        .iter()
+        .map(|p| format!("{}:{} {}", p.line, p.column, p.message))
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert!(warnings[0].starts_with("2:8 the roles' mins add up to 3 but the inventory has only 1 host(s)"));
+    assert!(warnings[1].starts_with("2:27 min 2 for role \"smtp-out\" but only 1 host(s)"));
+    assert!(warnings[2].starts_with("2:44 min 1 for role \"web\" but only 0 host(s)"));
 }
