@@ -18,10 +18,13 @@
 //!    the host change role (drain before move).
 //! 4. **Counts**, on the farm as rules 1–3 leave it: a role below its
 //!    wanted count (its active live members plus live hosts draining
-//!    towards it) takes hosts — unassigned ones first, then from roles
-//!    above their own wanted count — within the per-tick (per instant: moves
-//!    already made at `now` count) and per-role caps, never static, pinned,
-//!    cordoned, dead, ineligible or cooling-down hosts.
+//!    towards it) takes hosts that are eligible and carry the role's
+//!    `labels` — unassigned ones first, then spares (hosts in a role that
+//!    publishes nothing), then from roles above their own wanted count
+//!    (largest surplus first), the least loaded, by name — within the
+//!    per-tick (per instant: moves already made at `now` count) and
+//!    per-role caps, never static, pinned, cordoned, dead or cooling-down
+//!    hosts.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -471,19 +474,23 @@ fn fill_roles(
                     })
                     .map(|(&from, &n)| (from, i64::from(n) - i64::from(want(from))))
                     .collect();
-                // Unassigned first, then the largest surplus, the least
-                // loaded, by name.
+                // Eligible and labelled; unassigned first, then spares,
+                // then the largest surplus, the least loaded, by name.
+                let needs = policy.roles.get(role).map(|r| &r.labels);
                 let donor = candidates
                     .iter()
                     .filter(|(h, _, _)| !chosen.contains(h.name.as_str()))
                     .filter(|(h, _, _)| h.eligible.is_empty() || h.eligible.iter().any(|e| e == role))
+                    .filter(|(h, _, _)| {
+                        needs.is_none_or(|n| n.iter().all(|(k, v)| h.labels.get(k) == Some(v)))
+                    })
                     .filter_map(|&(h, a, load)| {
                         let surplus = match a.role.as_deref() {
                             None => 0,
                             Some(from) if from == role.as_str() => return None,
                             Some(from) => *donors.get(from)?,
                         };
-                        Some((a.role.is_some(), surplus, load, h, a))
+                        Some((rank(policy, a.role.as_deref()), surplus, load, h, a))
                     })
                     .min_by(|x, y| {
                         x.0.cmp(&y.0)
@@ -535,6 +542,17 @@ fn fill_roles(
         }
     }
     steps
+}
+
+/// Which hosts a growing role takes first: unassigned ones (0), then
+/// spares — hosts in a role that publishes nothing (1) — then hosts
+/// serving elsewhere (2).
+fn rank(policy: &Policy, role: Option<&str>) -> u8 {
+    match role.and_then(|r| policy.roles.get(r)) {
+        None if role.is_none() => 0,
+        Some(r) if r.records.is_empty() && r.fallback.is_empty() => 1,
+        _ => 2,
+    }
 }
 
 /// What the second pass of [`fill_roles`] fills to.

@@ -46,20 +46,34 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let policy = load_str(Path::new("t.yaml"), POLICY).unwrap_or_else(|e| panic!("{e}"));
-        let mut farm = Farm::default();
         let roles = [
             "smtp-out", "smtp-out", "smtp-in", "web", "web", "web", "bounce", "bounce", "bounce",
         ];
-        for (i, role) in roles.iter().enumerate() {
-            let name = format!("smurf{}", i + 1);
+        let hosts: Vec<(String, Option<&str>, &str)> = roles
+            .iter()
+            .enumerate()
+            .map(|(i, role)| (format!("smurf{}", i + 1), Some(*role), ""))
+            .collect();
+        World::with(POLICY, &hosts)
+    }
+
+    /// `hosts`: name, role, labels as `k=v,k=v`.
+    fn with(policy: &str, hosts: &[(String, Option<&str>, &str)]) -> World {
+        let policy = load_str(Path::new("t.yaml"), policy).unwrap_or_else(|e| panic!("{e}"));
+        let mut farm = Farm::default();
+        for (i, (name, role, labels)) in hosts.iter().enumerate() {
+            let labels: BTreeMap<String, String> = labels
+                .split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
             farm.hosts.insert(
                 name.clone(),
                 HostRecord {
                     name: name.clone(),
                     addresses: vec![format!("192.0.2.{}", i + 1).parse().expect("address")],
                     eligible: Vec::new(),
-                    labels: BTreeMap::new(),
+                    labels,
                     is_static: false,
                     pinned: false,
                     cordoned: false,
@@ -68,7 +82,7 @@ impl World {
                 },
             );
             farm.assignments
-                .insert(name, Assignment::active(Some((*role).to_owned()), 0));
+                .insert(name.clone(), Assignment::active(role.map(str::to_owned), 0));
         }
         World {
             policy,
@@ -202,6 +216,50 @@ fn a_lender_at_its_min_lends_nothing() {
     );
     let cause = w.decision.wanted.cause("smtp-out").expect("a cause");
     assert!(cause.reason.contains("more to be had"), "{}", cause.reason);
+}
+
+#[test]
+fn a_growing_role_takes_labelled_hosts_unassigned_first_then_spares_then_the_least_loaded() {
+    let policy = "
+zone: lists.example.test
+heartbeat: { interval: 1s, dead_after: 1h }
+limits: { moves_per_tick: 10, moves_per_role: 10, host_cooldown: 0s }
+roles:
+  smtp-out: { min: 0, labels: { disk: ssd }, records: [ { name: smtp-out, type: MX, priority: 10 } ] }
+  web:      { min: 0, records: [ { name: www, type: A } ] }
+  spare:    { min: 0 }
+default_want: { smtp-out: 0, web: 0, spare: 0 }
+";
+    let hosts: Vec<(String, Option<&str>, &str)> = vec![
+        ("a-web".into(), Some("web"), "disk=ssd"),
+        ("b-spare".into(), Some("spare"), "disk=ssd"),
+        ("c-none".into(), None, "disk=ssd"),
+        ("d-hdd".into(), None, "disk=hdd"),
+        ("e-spare-hdd".into(), Some("spare"), ""),
+    ];
+    let mut w = World::with(policy, &hosts);
+    let mut order = Vec::new();
+    for n in 1..=4 {
+        let names: Vec<String> = w.farm.hosts.keys().cloned().collect();
+        for name in names {
+            w.observed.record(&name, Report::default(), w.now, 3_600_000);
+        }
+        w.decision.wanted.insert("smtp-out".into(), n);
+        let steps = plan(&w.policy, &w.farm, &w.observed, &w.decision.wanted, w.now);
+        for step in &steps {
+            let event = apply(&mut w.farm, step, w.now);
+            if event.kind != "move" {
+                order.extend(event.host.clone());
+            }
+        }
+        w.now += 60_000;
+    }
+    // The hdd hosts never: smtp-out wants disk=ssd; three ssd hosts exist.
+    assert_eq!(
+        order,
+        ["c-none", "b-spare", "a-web"],
+        "unassigned, spare, then serving"
+    );
 }
 
 fn rule() -> Autoscale {

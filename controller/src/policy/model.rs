@@ -108,6 +108,9 @@ pub struct Role {
     pub drain: Drain,
     /// Health checks the members' agents run.
     pub probes: Vec<Probe>,
+    /// Automation gives the role only to hosts carrying all these labels
+    /// (operators may still move any eligible host into it).
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A health check an agent runs for its role; a failure makes the

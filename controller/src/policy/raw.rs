@@ -73,6 +73,8 @@ pub(super) struct RawRole {
     pub(super) drain: Option<RawDrain>,
     #[serde(default)]
     pub(super) probes: Vec<RawProbe>,
+    #[serde(default)]
+    pub(super) labels: Entries<Text>,
 }
 
 /// A health check agents run for a role.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 
 use super::locate::YamlPath;
-use super::raw::{Entries, RawDrain, RawRecord, RawRole};
+use super::raw::{Entries, RawDrain, RawRecord, RawRole, Text};
 use super::validate::{Checker, Ctx};
 use super::{Drain, DrainUntil, FallbackRecord, FixedData, MemberRecord, RecordTemplate, Role, values};
 
@@ -61,8 +61,18 @@ fn role(c: &mut Checker, ctx: &Ctx, at: &YamlPath, name: String, raw: RawRole) -
             .collect(),
         drain: drain(c, &at.key("drain"), &raw.drain.unwrap_or_default()),
         probes: super::probes::probes(c, &at.key("probes"), &raw.probes),
+        labels: labels(c, &at.key("labels"), &raw.labels),
         name,
     }
+}
+
+/// The labels a host needs for automation to give it the role.
+fn labels(c: &mut Checker, at: &YamlPath, raw: &Entries<Text>) -> BTreeMap<String, String> {
+    c.unique_keys(at, &raw.0, "label");
+    raw.0
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().to_owned()))
+        .collect()
 }
 
 /// A record each member publishes: its data comes from the member.
