@@ -1,5 +1,6 @@
 //! `muster serve`: the controller engine, the DNS listeners, NOTIFY and the API,
-//! with SIGHUP reloading the policy.
+//! with SIGHUP reloading the policy. [`start_server`] wires them together
+//! for `muster demo` too.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,12 +9,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use muster_api::{ApiState, OperatorToken, Scope, TlsConfig, Tokens, spawn_api};
 use muster_controller::engine::{Engine, SharedObserved};
-use muster_controller::policy;
+use muster_controller::policy::{self, Policy};
 use muster_controller::runner::{ControllerHandle, now_millis, spawn_controller};
 use muster_controller::store::Store;
 use muster_dns::notify::{NotifyConfig, spawn_notifier};
-use muster_dns::server::{DnsConfig, spawn_dns_server};
+use muster_dns::server::{DnsConfig, DnsServer, spawn_dns_server};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
@@ -87,6 +89,17 @@ pub(crate) struct ServeArgs {
         hide_env_values = true
     )]
     read_tokens: Vec<String>,
+    /// Also run this many simulated agents inside the process, the ones
+    /// `muster demo` runs: the policy's hosts first (then `smurfN` on
+    /// 127.0.1.N), reporting over HTTP with a token made up at start and a
+    /// `queue_depth` that follows a repeating delivery bulge.
+    #[arg(
+        long = "demo-agents",
+        env = "MUSTER_DEMO_AGENTS",
+        value_name = "N",
+        default_value_t = 0
+    )]
+    demo_agents: usize,
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
@@ -107,24 +120,121 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.demo_agents > 0 && args.tls_cert.is_some() {
+        anyhow::bail!("--demo-agents report over plain HTTP; they cannot be used with --tls-cert");
+    }
     let tls = tls_config(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
     let policy = policy::load_file(&args.policy)?;
-    let store = Store::open(&args.db)
-        .await
-        .with_context(|| format!("opening {}", args.db))?;
-    info!(backend = store.backend(), "store opened");
-    let observed = SharedObserved::default();
-    let engine = Engine::start(policy, store.clone(), observed.clone(), now_millis()).await?;
-    let cancel = CancellationToken::new();
-
-    let mut dns_config = DnsConfig {
+    let mut tokens = Tokens {
+        agent: args.agent_tokens.clone(),
+        enrolment: args.enrolment_tokens.clone(),
+        operators: args
+            .admin_tokens
+            .iter()
+            .map(|t| OperatorToken::parse(t, Scope::Admin))
+            .chain(
+                args.read_tokens
+                    .iter()
+                    .map(|t| OperatorToken::parse(t, Scope::Read)),
+            )
+            .collect(),
+    };
+    // The simulated agents get a token of their own, made up now.
+    let demo_token = match args.demo_agents {
+        0 => None,
+        _ => Some(crate::demo::new_agent_token()?),
+    };
+    tokens.agent.extend(demo_token.clone());
+    let mut dns = DnsConfig {
         listen: args.dns_listen.clone(),
         ..DnsConfig::default()
     };
     if let Some(workers) = args.dns_workers {
-        dns_config.udp_workers = workers;
+        dns.udp_workers = workers;
     }
-    let dns = spawn_dns_server(&dns_config, engine.shared(), cancel.clone())
+    let cancel = CancellationToken::new();
+    let config = ServerConfig {
+        policy,
+        db: args.db.clone(),
+        dns,
+        api_listen: args.api_listen,
+        tls,
+        tokens,
+    };
+    let server = start_server(config, cancel.clone()).await?;
+    let simulation = match demo_token {
+        Some(token) => Some(crate::demo::spawn_simulation(
+            &server,
+            token,
+            args.demo_agents,
+            1.0,
+            cancel.child_token(),
+        )?),
+        None => None,
+    };
+
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => reload(&server.controller, &args.policy).await,
+            _ = terminate.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    info!("shutting down");
+    if let Some(simulation) = simulation {
+        simulation.stop().await;
+    }
+    server.shutdown().await;
+    Ok(())
+}
+
+/// What [`start_server`] runs: everything `muster serve` wires together.
+pub(crate) struct ServerConfig {
+    /// The policy in force at start.
+    pub(crate) policy: Policy,
+    /// The store's URL.
+    pub(crate) db: String,
+    /// The DNS listeners.
+    pub(crate) dns: DnsConfig,
+    /// The API's address.
+    pub(crate) api_listen: SocketAddr,
+    /// HTTPS for the API, when given.
+    pub(crate) tls: Option<TlsConfig>,
+    /// Agent and operator tokens.
+    pub(crate) tokens: Tokens,
+}
+
+/// A running server: store, engine, DNS, NOTIFY, the controller and the
+/// API, all stopped by one cancellation token.
+pub(crate) struct Server {
+    /// The controller, as the API sees it.
+    pub(crate) controller: ControllerHandle,
+    /// The store (the event log).
+    pub(crate) store: Store,
+    /// The DNS addresses bound (ports resolved).
+    pub(crate) dns_addrs: Vec<SocketAddr>,
+    /// The API's address bound.
+    pub(crate) api_addr: SocketAddr,
+    cancel: CancellationToken,
+    dns: DnsServer,
+    controller_task: JoinHandle<()>,
+    notifier: JoinHandle<()>,
+    api: JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens the store, starts the engine (which publishes the zone), then
+/// DNS, NOTIFY, the controller and the API; all run until `cancel` fires
+/// and [`Server::shutdown`] waits for them.
+pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken) -> anyhow::Result<Server> {
+    let store = Store::open(&config.db)
+        .await
+        .with_context(|| format!("opening {}", config.db))?;
+    info!(backend = store.backend(), "store opened");
+    let observed = SharedObserved::default();
+    let engine = Engine::start(config.policy, store.clone(), observed.clone(), now_millis()).await?;
+    let dns = spawn_dns_server(&config.dns, engine.shared(), cancel.clone())
         .await
         .context("starting DNS")?;
     let notifier = spawn_notifier(
@@ -138,44 +248,45 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = ApiState {
         zone,
         controller: Some(controller.clone()),
-        store: Some(store),
+        store: Some(store.clone()),
         dns_stats: Some(dns.stats()),
         history: Default::default(),
-        tokens: Tokens {
-            agent: args.agent_tokens.clone(),
-            enrolment: args.enrolment_tokens.clone(),
-            operators: args
-                .admin_tokens
-                .iter()
-                .map(|t| OperatorToken::parse(t, Scope::Admin))
-                .chain(
-                    args.read_tokens
-                        .iter()
-                        .map(|t| OperatorToken::parse(t, Scope::Read)),
-                )
-                .collect(),
-        },
+        tokens: config.tokens,
     };
-    let (_, api) = spawn_api(args.api_listen, state, tls, cancel.clone())
-        .await
-        .with_context(|| format!("starting the API on {}", args.api_listen))?;
-
-    let mut hangup = signal(SignalKind::hangup())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    loop {
-        tokio::select! {
-            _ = hangup.recv() => reload(&controller, &args.policy).await,
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
+    let (api_addr, api) = match spawn_api(config.api_listen, state, config.tls, cancel.clone()).await {
+        Ok(api) => api,
+        Err(e) => {
+            // Stop what runs already before saying why.
+            cancel.cancel();
+            dns.join().await;
+            let _ = controller_task.await;
+            let _ = notifier.await;
+            return Err(e).with_context(|| format!("starting the API on {}", config.api_listen));
         }
+    };
+    Ok(Server {
+        controller,
+        store,
+        dns_addrs: dns.local_addrs().to_vec(),
+        api_addr,
+        cancel,
+        dns,
+        controller_task,
+        notifier,
+        api,
+    })
+}
+
+impl Server {
+    /// Stops everything and waits for it; the store is closed last.
+    pub(crate) async fn shutdown(self) {
+        self.cancel.cancel();
+        self.dns.join().await;
+        let _ = self.controller_task.await;
+        let _ = self.notifier.await;
+        let _ = self.api.await;
+        self.store.close().await;
     }
-    info!("shutting down");
-    cancel.cancel();
-    dns.join().await;
-    let _ = controller_task.await;
-    let _ = notifier.await;
-    let _ = api.await;
-    Ok(())
 }
 
 /// The API's TLS settings: both files or neither.

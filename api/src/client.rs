@@ -14,8 +14,8 @@ use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
 use crate::{
-    ErrorResponse, EventView, EventsQuery, HostView, MoveAccepted, MoveBody, MoveQuery, NewHostBody,
-    PinBody, PoolsView, ReloadView, StreamQuery, ZoneView,
+    ErrorResponse, EventView, EventsQuery, HostView, MoveAccepted, MoveBody, MoveQuery, NewHostBody, PinBody,
+    PoolsView, ReloadView, StreamQuery, ZoneView,
 };
 
 /// Where the CLI looks for the API when told nothing.
@@ -197,20 +197,26 @@ impl Client {
             role: role.to_owned(),
             force: query.force,
         };
-        self.call(Method::POST, &["hosts", name, "move"], |r| r.query(query).json(&body))
-            .await
+        self.call(Method::POST, &["hosts", name, "move"], |r| {
+            r.query(query).json(&body)
+        })
+        .await
     }
 
     /// `POST /api/v1/hosts/{name}/drain`.
     pub async fn drain(&self, name: &str, force: bool) -> Result<Reply<HostView>, ClientError> {
-        self.call(Method::POST, &["hosts", name, "drain"], |r| r.query(&[("force", force)]))
-            .await
+        self.call(Method::POST, &["hosts", name, "drain"], |r| {
+            r.query(&[("force", force)])
+        })
+        .await
     }
 
     /// `POST /api/v1/hosts/{name}/cordon`.
     pub async fn cordon(&self, name: &str, force: bool) -> Result<Reply<HostView>, ClientError> {
-        self.call(Method::POST, &["hosts", name, "cordon"], |r| r.query(&[("force", force)]))
-            .await
+        self.call(Method::POST, &["hosts", name, "cordon"], |r| {
+            r.query(&[("force", force)])
+        })
+        .await
     }
 
     /// `POST /api/v1/hosts/{name}/uncordon`.
@@ -219,7 +225,12 @@ impl Client {
     }
 
     /// `POST /api/v1/hosts/{name}/pin`, in `role` or (without) its own.
-    pub async fn pin(&self, name: &str, role: Option<&str>, force: bool) -> Result<Reply<HostView>, ClientError> {
+    pub async fn pin(
+        &self,
+        name: &str,
+        role: Option<&str>,
+        force: bool,
+    ) -> Result<Reply<HostView>, ClientError> {
         let body = role.map(|role| PinBody {
             role: Some(role.to_owned()),
         });
@@ -251,6 +262,15 @@ impl Client {
     /// `POST /api/v1/policy/reload`.
     pub async fn reload(&self) -> Result<Reply<ReloadView>, ClientError> {
         self.call(Method::POST, &["policy", "reload"], |r| r).await
+    }
+
+    /// `GET /api/v1/plan?at=`: the first reconcile at `at` (`None`: now).
+    pub async fn plan(&self, at: Option<&str>) -> Result<Reply<crate::PlanView>, ClientError> {
+        self.call(Method::GET, &["plan"], |r| match at {
+            Some(at) => r.query(&[("at", at)]),
+            None => r,
+        })
+        .await
     }
 
     /// Opens `GET /api/v1/events/stream`; read it with
@@ -493,7 +513,10 @@ mod tests {
             "http://127.0.0.1:8700/api/v1/hosts/a%2Fb%20c"
         );
         let c = client("https://ops.example/muster/");
-        assert_eq!(c.url(&["pools"]).as_str(), "https://ops.example/muster/api/v1/pools");
+        assert_eq!(
+            c.url(&["pools"]).as_str(),
+            "https://ops.example/muster/api/v1/pools"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod hosts;
 mod metrics;
 mod openapi;
 mod operations;
+mod plan;
 mod policy;
 mod status;
 mod tls;
@@ -47,6 +48,7 @@ pub use events::{EventView, EventsQuery, StreamQuery};
 pub use farm::{MemberView, PoolView, PoolsView};
 pub use hosts::{DrainView, HostView};
 pub use operations::{ForceQuery, MoveAccepted, MoveBody, MoveQuery, NewHostBody, PinBody};
+pub use plan::{PlanQuery, PlanRole, PlanSchedule, PlanStep, PlanView};
 pub use policy::ReloadView;
 pub use status::{History, Sample};
 pub use tls::{TlsConfig, TlsError};
@@ -101,6 +103,7 @@ fn documented_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(events::events))
         .routes(routes!(events::stream))
         .routes(routes!(policy::reload))
+        .routes(routes!(plan::plan))
         .routes(routes!(agents::heartbeat))
 }
 
@@ -159,21 +162,41 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready to serve: a zone is published.
+/// Ready to serve: a zone is published and the store answers.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "health",
-    responses((status = 200, description = "`{\"ready\": true, \"serial\": N}`", body = Object))
+    responses(
+        (status = 200, description = "`{\"ready\": true, \"serial\": N, \"store\": \"ok\"}`", body = Object),
+        (status = 503, description = "the store does not answer (DNS keeps serving the last snapshot)", body = Object)
+    )
 )]
 async fn readyz(State(state): State<ApiState>) -> Response {
-    // The snapshot exists from the start; ready means a zone is published.
+    // A zone is published from the start (the snapshot exists before the
+    // API listens); ready also means the store answers, within a second.
     let serial = state.zone.load().serial();
-    (
-        StatusCode::OK,
-        Json(serde_json::json!({ "ready": true, "serial": serial })),
-    )
-        .into_response()
+    let store = match &state.store {
+        None => Ok(()),
+        Some(store) => match tokio::time::timeout(std::time::Duration::from_secs(1), store.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 1 s".to_owned()),
+        },
+    };
+    match store {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "ready": true, "serial": serial, "store": "ok" })),
+        )
+            .into_response(),
+        // DNS keeps serving the last snapshot; the controller cannot commit.
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "ready": false, "serial": serial, "store": why })),
+        )
+            .into_response(),
+    }
 }
 
 /// The zone as published, with its serial.

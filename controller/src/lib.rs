@@ -12,6 +12,7 @@ pub mod policy;
 pub mod reconcile;
 pub mod runner;
 pub mod schedule;
+pub mod simulate;
 pub mod stats;
 pub mod store;
 pub mod tokens;

@@ -3,14 +3,15 @@
 //! mangled, panics the loader.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use muster_controller::policy::{PolicyError, load_file, load_str};
+use muster_controller::policy::{DrainUntil, PolicyError, load_file, load_str};
 use proptest::prelude::*;
 
 const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies");
 
 /// Mappings whose keys are names the user chooses, not fixed keys.
-const FREE_FORM: [&str; 3] = ["roles", "want", "labels"];
+const FREE_FORM: [&str; 4] = ["roles", "want", "default_want", "labels"];
 
 fn policy_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(POLICIES)
@@ -60,8 +61,29 @@ fn the_demo_policy_has_what_the_demo_needs() {
         .find(|h| h.name == "ns1")
         .expect("a host for the nameserver");
     assert_eq!(policy.nameservers, std::slice::from_ref(&ns1.fqdn));
+    assert!(policy.warnings.is_empty(), "{:?}", policy.warnings);
+    // Moves finish within seconds: short TTLs, drains that end with the queue.
+    assert_eq!(policy.ttl, 5);
+    let smtp_out = &policy.roles["smtp-out"];
+    assert_eq!(smtp_out.drain.until, DrainUntil::QueueEmpty);
+    assert!(smtp_out.drain.timeout <= Duration::from_secs(60));
+    assert!(policy.limits.host_cooldown <= Duration::from_secs(30));
+    // Outside windows, default_want; a window every few minutes, in UTC.
+    assert!(!policy.default_want.is_empty());
     assert_eq!(policy.schedules.len(), 1);
+    let window = &policy.schedules[0];
+    assert_eq!(window.timezone.iana_name(), Some("UTC"));
+    assert!(window.duration <= Duration::from_secs(120));
+    // A load rule on the queue the demo's agents report, borrowing from
+    // bounce, then web.
     assert_eq!(policy.autoscale.len(), 1);
+    let rule = &policy.autoscale[0];
+    assert_eq!(
+        (rule.role.as_str(), rule.metric.as_str()),
+        ("smtp-out", "queue_depth")
+    );
+    assert_eq!(rule.borrow_from, ["bounce", "web"]);
+    assert!(rule.cooldown <= Duration::from_secs(30));
 }
 
 /// Where a bogus key can be inserted into one mapping, and where it then is.

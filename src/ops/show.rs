@@ -1,0 +1,322 @@
+//! The read commands: `muster hosts [HOST]`, `muster pools`, `muster zone`.
+
+use std::fmt::Write as _;
+
+use muster_api::{HostView, PoolsView, ZoneView};
+
+use super::table::{Cell, Style, Table};
+use super::time::{age, ago, now_ms, utc};
+use super::{Ctx, OpsError, print, print_json};
+
+/// `muster hosts [HOST]`.
+pub(super) async fn hosts(ctx: &Ctx, host: Option<&str>) -> Result<(), OpsError> {
+    match host {
+        None => {
+            let reply = ctx.client.hosts().await?;
+            if ctx.json {
+                return print_json(&reply.json);
+            }
+            print(&hosts_table(&reply.value, now_ms(), ctx.colour))
+        }
+        Some(name) => {
+            let reply = ctx.client.host(name).await?;
+            if ctx.json {
+                return print_json(&reply.json);
+            }
+            print(&host_detail(&reply.value, now_ms(), ctx.colour))
+        }
+    }
+}
+
+/// `muster pools`.
+pub(super) async fn pools(ctx: &Ctx) -> Result<(), OpsError> {
+    let reply = ctx.client.pools().await?;
+    if ctx.json {
+        return print_json(&reply.json);
+    }
+    print(&pools_text(&reply.value, ctx.colour))
+}
+
+/// `muster zone`.
+pub(super) async fn zone(ctx: &Ctx) -> Result<(), OpsError> {
+    let reply = ctx.client.zone().await?;
+    if ctx.json {
+        return print_json(&reply.json);
+    }
+    print(&zone_text(&reply.value))
+}
+
+fn state_cell(state: &str) -> Cell {
+    Cell::new(state, Style::of_state(state))
+}
+
+fn yes_no(b: bool) -> Cell {
+    if b {
+        Cell::new("yes", Style::Green)
+    } else {
+        Cell::new("no", Style::Dim)
+    }
+}
+
+fn or_dash(s: Option<&str>) -> String {
+    s.unwrap_or("-").to_owned()
+}
+
+/// The short notes on a host: where its drain goes, what is wrong.
+fn notes(h: &HostView) -> String {
+    let mut notes = Vec::new();
+    if let Some(d) = &h.drain {
+        notes.push(format!("draining to {} ({})", or_dash(d.to.as_deref()), d.actor));
+    }
+    if h.is_static {
+        notes.push("static".to_owned());
+    }
+    if h.pinned && h.state != "pinned" {
+        notes.push("pinned".to_owned());
+    }
+    if h.dead && h.state != "dead" {
+        notes.push("dead".to_owned());
+    }
+    if !h.is_static && h.reported_role != h.role && h.heartbeat_age_ms.is_some() {
+        notes.push(format!("agent holds {}", or_dash(h.reported_role.as_deref())));
+    }
+    if !h.failing_probes.is_empty() {
+        notes.push(format!("failing: {}", h.failing_probes.join(", ")));
+    }
+    if let Some(hook) = &h.hook_failure {
+        notes.push(format!("hook failed: {hook}"));
+    }
+    notes.join("; ")
+}
+
+fn addresses(h: &HostView) -> String {
+    h.addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn heartbeat(h: &HostView) -> String {
+    match (h.is_static, h.heartbeat_age_ms) {
+        (true, _) => "static".to_owned(),
+        (false, Some(ms)) => format!("{} ago", age(ms)),
+        (false, None) => "never".to_owned(),
+    }
+}
+
+fn hosts_table(hosts: &[HostView], now: i64, colour: bool) -> String {
+    if hosts.is_empty() {
+        return "no hosts\n".to_owned();
+    }
+    let mut t = Table::with_header(&[
+        "HOST",
+        "ROLE",
+        "STATE",
+        "DNS",
+        "ADDRESS",
+        "HEARTBEAT",
+        "SINCE",
+        "NOTES",
+    ]);
+    for h in hosts {
+        t.row(vec![
+            h.name.as_str().into(),
+            or_dash(h.role.as_deref()).into(),
+            state_cell(&h.state),
+            yes_no(h.published),
+            addresses(h).into(),
+            heartbeat(h).into(),
+            ago(h.since, now).into(),
+            notes(h).into(),
+        ]);
+    }
+    t.render(colour)
+}
+
+fn host_detail(h: &HostView, now: i64, colour: bool) -> String {
+    let mut t = Table::plain();
+    let mut kv = |k: &str, v: Cell| t.row(vec![Cell::new(k, Style::Bold), v]);
+    kv("host", h.name.as_str().into());
+    kv("addresses", addresses(h).into());
+    kv("role", or_dash(h.role.as_deref()).into());
+    kv("state", state_cell(&h.state));
+    kv("in DNS", yes_no(h.published));
+    if h.since > 0 {
+        kv(
+            "since",
+            format!("{} UTC ({})", utc(h.since), ago(h.since, now)).into(),
+        );
+    }
+    if let Some(d) = &h.drain {
+        kv(
+            "drain",
+            format!(
+                "to {} since {} by {}: {}",
+                or_dash(d.to.as_deref()),
+                ago(d.started, now),
+                d.actor,
+                d.reason
+            )
+            .into(),
+        );
+    }
+    let flags: Vec<&str> = [
+        (h.is_static, "static"),
+        (h.pinned, "pinned"),
+        (h.cordoned, "cordoned"),
+        (h.dead, "dead"),
+        (h.in_policy, "in the policy file"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| *name)
+    .collect();
+    kv(
+        "flags",
+        if flags.is_empty() {
+            "-".into()
+        } else {
+            flags.join(", ").into()
+        },
+    );
+    kv(
+        "eligible",
+        if h.eligible.is_empty() {
+            "any role".into()
+        } else {
+            h.eligible.join(", ").into()
+        },
+    );
+    if !h.labels.is_empty() {
+        let labels: Vec<String> = h.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        kv("labels", labels.join(" ").into());
+    }
+    kv("heartbeat", heartbeat(h).into());
+    if !h.is_static {
+        kv("agent holds", or_dash(h.reported_role.as_deref()).into());
+    }
+    if !h.metrics.is_empty() {
+        let metrics: Vec<String> = h.metrics.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        kv("metrics", metrics.join(" ").into());
+    }
+    if !h.failing_probes.is_empty() {
+        kv("failing", Cell::new(h.failing_probes.join("; "), Style::Red));
+    }
+    if let Some(hook) = &h.hook_failure {
+        kv("hook failed", Cell::new(hook.as_str(), Style::Red));
+    }
+    t.render(colour)
+}
+
+fn metric(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v}"))
+}
+
+fn pools_text(p: &PoolsView, colour: bool) -> String {
+    let mut out = String::new();
+    if p.panic {
+        out.push_str(
+            "FAIL-STATIC: too many hosts went silent at once; nothing is declared dead \
+             and nothing moves until they report again.\n\n",
+        );
+    }
+    let mut summary = Table::with_header(&["ROLE", "MIN", "WANTED", "PUBLISHED", "MEMBERS", "WANTED BY"]);
+    let mut members = Table::with_header(&["ROLE", "HOST", "STATE", "DNS", "QUEUE", "LOAD1", "CPU"]);
+    for pool in &p.pools {
+        let published = pool.published.len();
+        let short = published < pool.wanted as usize;
+        let why = match (&pool.wanted_by, &pool.wanted_reason) {
+            (Some(by), Some(why)) => format!("{by}: {why}"),
+            (Some(by), None) => by.clone(),
+            (None, Some(why)) => why.clone(),
+            (None, None) => "-".to_owned(),
+        };
+        summary.row(vec![
+            pool.role.as_str().into(),
+            pool.min.to_string().into(),
+            pool.wanted.to_string().into(),
+            Cell::new(
+                published.to_string(),
+                if (published as u32) < pool.min {
+                    Style::Red
+                } else if short {
+                    Style::Yellow
+                } else {
+                    Style::Plain
+                },
+            ),
+            pool.members.len().to_string().into(),
+            why.into(),
+        ]);
+        for m in &pool.members {
+            members.row(vec![
+                pool.role.as_str().into(),
+                m.host.as_str().into(),
+                state_cell(&m.state),
+                yes_no(m.published),
+                metric(m.queue_depth).into(),
+                metric(m.load1).into(),
+                metric(m.cpu).into(),
+            ]);
+        }
+    }
+    out.push_str(&summary.render(colour));
+    if !members.is_empty() {
+        out.push('\n');
+        out.push_str(&members.render(colour));
+    }
+    out
+}
+
+/// The zone file, its columns aligned, under a line naming the serial.
+fn zone_text(z: &ZoneView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "; zone {} serial {} ({} records)",
+        z.zone,
+        z.serial,
+        z.records.len()
+    );
+    // Directives ($ORIGIN, at the top) stay as they are, out of the table.
+    let mut t = Table::plain();
+    for line in z.zone_file.lines() {
+        if line.starts_with('$') || line.starts_with(';') || line.trim().is_empty() {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        // owner ttl class type rdata…
+        let mut fields = line.splitn(5, ' ');
+        let cells: Vec<Cell> = (0..5).map(|_| fields.next().unwrap_or("").into()).collect();
+        t.row(cells);
+    }
+    out.push_str(&t.render(false));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_lines_align_and_name_the_serial() {
+        let z = ZoneView {
+            zone: "lists.example.test.".into(),
+            serial: 42,
+            records: Vec::new(),
+            zone_file: "$ORIGIN lists.example.test.\n\
+                lists.example.test. 60 IN SOA ns1. h. 42 1 2 3 4\n\
+                www.lists.example.test. 1 IN A 127.0.1.3\n"
+                .into(),
+        };
+        assert_eq!(
+            zone_text(&z),
+            "; zone lists.example.test. serial 42 (0 records)\n\
+             $ORIGIN lists.example.test.\n\
+             lists.example.test.      60  IN  SOA  ns1. h. 42 1 2 3 4\n\
+             www.lists.example.test.  1   IN  A    127.0.1.3\n"
+        );
+    }
+}
