@@ -26,8 +26,10 @@ use muster_controller::simulate::{self, inventory_farm};
 
 /// Arguments of `muster plan`.
 #[derive(clap::Args)]
-#[command(after_help = "Exit status: 0 planned; 1 the policy is invalid or the server refused; \
-2 usage error; 3 cannot reach the API.")]
+#[command(
+    after_help = "Exit status: 0 planned; 1 the policy is invalid or the server refused; \
+2 usage error; 3 cannot reach the API."
+)]
 pub(crate) struct PlanArgs {
     /// The policy to plan with. Without --api, against its inventory.
     #[arg(long, value_name = "FILE", required_unless_present = "api")]
@@ -133,7 +135,9 @@ async fn plan(args: &PlanArgs) -> Result<PlanView, Failure> {
     let Some(file) = &args.policy else {
         // The server's own plan with the policy in force.
         let Some(client) = client else {
-            return Err(Failure::Usage("give --policy FILE, --api URL, or both".to_owned()));
+            return Err(Failure::Usage(
+                "give --policy FILE, --api URL, or both".to_owned(),
+            ));
         };
         if args.tz.is_some() {
             return Err(Failure::Usage(
@@ -235,14 +239,23 @@ fn render(view: &PlanView, api: Option<&str>) -> String {
     };
     line(
         &mut out,
-        format!("policy {} against {against}: {} live hosts", view.policy, view.live_hosts),
+        format!(
+            "policy {} against {against}: {} live hosts",
+            view.policy, view.live_hosts
+        ),
     );
     match &view.schedule {
         Some(s) => line(
             &mut out,
-            format!("in force: schedule {} (window opened {} {})", s.name, s.opened, s.timezone),
+            format!(
+                "in force: schedule {} (window opened {} {})",
+                s.name, s.opened, s.timezone
+            ),
         ),
-        None => line(&mut out, "in force: default_want (no schedule window open)".to_owned()),
+        None => line(
+            &mut out,
+            "in force: default_want (no schedule window open)".to_owned(),
+        ),
     }
     out.push('\n');
 
@@ -283,7 +296,7 @@ fn render(view: &PlanView, api: Option<&str>) -> String {
         line(
             &mut out,
             format!(
-                "the first reconcile at that moment would (at most {} moves per reconcile, {} out of each role at once):",
+                "the first reconcile at that moment would take these steps (at most {} moves per reconcile, {} out of each role at once):",
                 view.moves_per_tick, view.moves_per_role
             ),
         );
@@ -371,4 +384,3 @@ fn wrap(text: &str, width: usize) -> String {
     out.push('\n');
     out
 }
-

@@ -21,11 +21,13 @@ use serde_json::json;
 
 /// Arguments of `muster simulate`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "The trace is CSV, `time,messages` per line (a header line and # comments \
+#[command(
+    after_help = "The trace is CSV, `time,messages` per line (a header line and # comments \
 allowed): from each row's time until the next row's, that many messages arrive, spread evenly; \
 the last row lasts as long as the gap before it. A time is HH:MM (local in --tz, on --from's date; a row earlier \
 than the one before is on the next day) or RFC 3339. See docs/preview.md.\n\n\
-Exit status: 0 done; 1 the policy or the trace is invalid; 2 usage error.")]
+Exit status: 0 done; 1 the policy or the trace is invalid; 2 usage error."
+)]
 pub(crate) struct SimulateArgs {
     /// The policy to replay.
     #[arg(long, value_name = "FILE")]
@@ -64,6 +66,10 @@ pub(crate) struct SimulateArgs {
     /// Print every step and the summary as JSON instead.
     #[arg(long)]
     json: bool,
+    /// Plan at every step, even when only the clock changed and the plan
+    /// is known to be empty (slower; the outcome is the same).
+    #[arg(long)]
+    every_step: bool,
     /// Print only the hourly lines and the summary, not each move.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -153,6 +159,7 @@ pub(crate) fn run(args: &SimulateArgs) -> ExitCode {
             step,
             rate_per_minute: args.rate,
             mail_role: args.mail_role.clone(),
+            every_step: args.every_step,
         },
         policy,
         tz,
@@ -177,11 +184,7 @@ pub(crate) fn run(args: &SimulateArgs) -> ExitCode {
     if let Some(path) = &args.svg {
         let document = chart::svg(&chart::Chart {
             replay: &replay,
-            title: format!(
-                "{} — {}",
-                setup.policy.source.display(),
-                span_label(&setup)
-            ),
+            title: format!("{} — {}", setup.policy.source.display(), span_label(&setup)),
             subtitle: format!(
                 "{}; {} messages/min per published {} host; step {}{}",
                 setup.hosts,
@@ -282,13 +285,13 @@ fn render(setup: &Setup, replay: &Replay, quiet: bool, took: f64) -> String {
                 .clone()
                 .unwrap_or_else(|| muster_controller::wanted::DEFAULT_WANT.to_owned()),
         ];
-        cells.extend(s.published.iter().zip(&s.wanted).map(|(p, w)| {
-            if p == w {
-                p.to_string()
-            } else {
-                format!("{p}/{w}")
-            }
-        }));
+        cells.extend(
+            s.published.iter().zip(&s.wanted).map(
+                |(p, w)| {
+                    if p == w { p.to_string() } else { format!("{p}/{w}") }
+                },
+            ),
+        );
         cells.extend([s.draining.to_string(), count(s.backlog)]);
         cells
     };
@@ -400,7 +403,10 @@ fn render(setup: &Setup, replay: &Replay, quiet: bool, took: f64) -> String {
             None => writeln!(out, "  backlog cleared: not by the end"),
         };
     } else {
-        let _ = writeln!(out, "  peak backlog: none (every step's mail was delivered within it)");
+        let _ = writeln!(
+            out,
+            "  peak backlog: none (every step's mail was delivered within it)"
+        );
     }
     let below: Vec<String> = replay
         .roles
@@ -422,7 +428,13 @@ fn render(setup: &Setup, replay: &Replay, quiet: bool, took: f64) -> String {
         .roles
         .iter()
         .zip(&sum.range)
-        .map(|(r, (lo, hi))| if lo == hi { format!("{r} {lo}") } else { format!("{r} {lo}–{hi}") })
+        .map(|(r, (lo, hi))| {
+            if lo == hi {
+                format!("{r} {lo}")
+            } else {
+                format!("{r} {lo}–{hi}")
+            }
+        })
         .collect();
     let _ = writeln!(out, "  pool sizes: {}", ranges.join(", "));
     out

@@ -116,7 +116,9 @@ hosts:
             SimAgent::start(m.api, TOKEN, &host, &addr, "smtp-out", Duration::from_millis(300))
         })
         .collect();
-    eventually(Duration::from_secs(5), "three published", || (pool(&m).len() == 3).then_some(()));
+    eventually(Duration::from_secs(5), "three published", || {
+        (pool(&m).len() == 3).then_some(())
+    });
     let (status, body) = http(m.api, "GET", "/readyz", None, None);
     assert_eq!(status, 200, "{body}");
     let serial = m.serial();
@@ -139,11 +141,17 @@ hosts:
 
     // The database is back: the controller catches up within its backoff.
     psql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
-    eventually(Duration::from_secs(30), "smurf3 to leave DNS once the store is back", || {
-        (pool(&m) == ["127.0.1.1", "127.0.1.2"]).then_some(())
-    });
+    eventually(
+        Duration::from_secs(30),
+        "smurf3 to leave DNS once the store is back",
+        || (pool(&m) == ["127.0.1.1", "127.0.1.2"]).then_some(()),
+    );
     let (status, _) = http(m.api, "GET", "/readyz", None, None);
     assert_eq!(status, 200);
     assert!(m.serial() != serial);
-    assert!(m.log().contains("reconcile failed; DNS keeps the last snapshot"), "{}", m.log());
+    assert!(
+        m.log().contains("reconcile failed; DNS keeps the last snapshot"),
+        "{}",
+        m.log()
+    );
 }

@@ -114,3 +114,24 @@ pub struct Event {
     /// The zone serial this change was published under (set at commit).
     pub serial: Option<u32>,
 }
+
+impl Farm {
+    /// Every host with its assignment, walking both name-ordered maps
+    /// together (no lookup by name per host): the reconciler and the
+    /// wanted counts read every host on every tick.
+    pub fn with_assignments(&self) -> impl Iterator<Item = (&HostRecord, &Assignment)> {
+        let mut assignments = self.assignments.iter().peekable();
+        self.hosts.iter().filter_map(move |(name, host)| {
+            while let Some((a_name, _)) = assignments.peek() {
+                match a_name.as_str().cmp(name.as_str()) {
+                    std::cmp::Ordering::Less => {
+                        assignments.next();
+                    }
+                    std::cmp::Ordering::Equal => return assignments.next().map(|(_, a)| (host, a)),
+                    std::cmp::Ordering::Greater => return None,
+                }
+            }
+            None
+        })
+    }
+}

@@ -295,22 +295,9 @@ fn moves_made_at(farm: &Farm, now: Millis) -> u32 {
     u32::try_from(made.count()).unwrap_or(u32::MAX)
 }
 
-/// Every host with its assignment, walking both name-ordered maps together
-/// (no lookup by name per host).
+/// Every host with its assignment (see [`Farm::with_assignments`]).
 fn with_assignments(farm: &Farm) -> impl Iterator<Item = (&HostRecord, &Assignment)> {
-    let mut assignments = farm.assignments.iter().peekable();
-    farm.hosts.iter().filter_map(move |(name, host)| {
-        while let Some((a_name, _)) = assignments.peek() {
-            match a_name.as_str().cmp(name.as_str()) {
-                std::cmp::Ordering::Less => {
-                    assignments.next();
-                }
-                std::cmp::Ordering::Equal => return assignments.next().map(|(_, a)| (host, a)),
-                std::cmp::Ordering::Greater => return None,
-            }
-        }
-        None
-    })
+    farm.with_assignments()
 }
 
 /// Why fail-static should be in force, if it should.

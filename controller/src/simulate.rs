@@ -6,13 +6,15 @@
 //! Both go through exactly the functions a running controller uses, in
 //! the order [`crate::engine::Engine::tick`] uses them:
 //! [`wanted::decide`] (schedules, then load rules), [`reconcile::plan`],
-//! [`reconcile::apply`], [`reconcile::membership`]. Nothing here decides
-//! anything on its own; it only builds the inputs (a farm, the agents'
-//! reports) and reads the outputs.
+//! [`reconcile::apply`]; who is published follows
+//! [`reconcile::membership`]'s rule (the replay counts it on its own walk
+//! of the farm and checks against it in debug builds). Nothing here
+//! decides anything on its own; it only builds the inputs (a farm, the
+//! agents' reports) and reads the outputs.
 //!
-//! - [`preview`]: one moment, against a farm (the live one, or the
+//! - [`preview()`]: one moment, against a farm (the live one, or the
 //!   policy's inventory).
-//! - [`replay`]: a span of time in steps, with a mail backlog.
+//! - [`replay()`]: a span of time in steps, with a mail backlog.
 //! - [`trace`]: the CSV of arriving mail; [`time`]: instants and steps as
 //!   people type them.
 //!
@@ -115,7 +117,8 @@ pub fn synthetic_farm(policy: &Policy, count: u32, now: Millis) -> Farm {
                 token_hash: None,
             },
         );
-        farm.assignments.insert(name.clone(), Assignment::active(None, now));
+        farm.assignments
+            .insert(name.clone(), Assignment::active(None, now));
     }
     let observed = reporting(&farm, |_| None, now, policy);
     let decision = wanted::decide(policy, &farm, &observed, &AutoscaleState::new(), now);
@@ -154,4 +157,65 @@ pub fn reporting<'r>(
         observed.record(&host.name, report, now, dead_after);
     }
     observed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::load_file;
+    use crate::simulate::time::{default_zone, parse_instant};
+
+    const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/morning-bulge.yaml");
+
+    fn roles(farm: &Farm) -> BTreeMap<Option<String>, usize> {
+        let mut counts = BTreeMap::new();
+        for (name, a) in &farm.assignments {
+            if farm.hosts.get(name).is_some_and(|h| !h.is_static) {
+                *counts.entry(a.role.clone()).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn synthetic_hosts_start_where_the_wanted_counts_put_them() {
+        let policy = load_file(std::path::Path::new(EXAMPLE)).expect("the example loads");
+        let tz = default_zone(&policy);
+        let night = parse_instant("2026-11-24T03:00", 0, &tz).expect("instant");
+        let farm = synthetic_farm(&policy, 100, night);
+        assert_eq!(farm.hosts.len(), 101, "100 agents and the static ns1");
+        assert!(farm.hosts.get("ns1").is_some_and(|h| h.is_static));
+        assert!(
+            farm.hosts
+                .get("smurf100")
+                .is_some_and(|h| h.eligible.is_empty() && !h.is_static)
+        );
+        let counts = roles(&farm);
+        let of = |r: &str| counts.get(&Some(r.to_owned())).copied().unwrap_or(0);
+        assert_eq!(
+            (of("smtp-out"), of("smtp-in"), of("web"), of("bounce")),
+            (4, 3, 4, 3)
+        );
+        assert_eq!(of("spare"), 86, "the rest");
+        let morning = parse_instant("2026-11-24T07:00", 0, &tz).expect("instant");
+        let counts = roles(&synthetic_farm(&policy, 100, morning));
+        assert_eq!(
+            counts.get(&Some("smtp-out".to_owned())),
+            Some(&97),
+            "all but 3 in the window"
+        );
+    }
+
+    #[test]
+    fn the_inventory_farm_is_the_policy_as_written() {
+        let policy = load_file(std::path::Path::new(EXAMPLE)).expect("the example loads");
+        let farm = inventory_farm(&policy, 0);
+        assert_eq!(farm.hosts.len(), policy.hosts.len());
+        for host in &policy.hosts {
+            assert_eq!(
+                farm.assignments.get(&host.name).and_then(|a| a.role.clone()),
+                host.role
+            );
+        }
+    }
 }

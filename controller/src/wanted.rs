@@ -95,61 +95,63 @@ pub struct Decision {
     pub live_hosts: u32,
 }
 
-/// Hosts per role now: active live members plus live hosts draining
-/// towards the role.
-fn holding(farm: &Farm) -> BTreeMap<&str, u32> {
-    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
-    for (name, a) in &farm.assignments {
-        let Some(host) = farm.hosts.get(name) else {
-            continue;
-        };
+/// What `decide` needs to know of the farm, from one walk over it.
+struct Census<'f> {
+    /// Hosts that count for percentages: alive, not cordoned, and able to
+    /// serve a role (a static host without one only publishes its address).
+    live: u32,
+    /// Hosts per role now: active live members plus live hosts draining
+    /// towards the role.
+    held: BTreeMap<&'f str, u32>,
+    /// Each load rule's pool metric (published members only), in rule order.
+    loads: Vec<Load>,
+}
+
+fn census<'f>(policy: &Policy, farm: &'f Farm, observed: &Observed) -> Census<'f> {
+    let mut live = 0u32;
+    // A handful of roles: a list beats a map here (this runs every tick,
+    // over every host).
+    let mut held: Vec<(&'f str, u32)> = Vec::new();
+    let mut loads = vec![Load::default(); policy.autoscale.len()];
+    for (host, a) in farm.with_assignments() {
         if host.dead || host.cordoned {
             continue;
+        }
+        if !host.is_static || a.role.is_some() {
+            live += 1;
         }
         let role = match &a.phase {
             Phase::Active => a.role.as_deref(),
             Phase::Draining { to, .. } => to.as_deref(),
         };
-        if let Some(role) = role {
-            *counts.entry(role).or_default() += 1;
+        let Some(role) = role else { continue };
+        match held.iter_mut().find(|(r, _)| *r == role) {
+            Some((_, n)) => *n += 1,
+            None => held.push((role, 1)),
         }
-    }
-    counts
-}
-
-/// Hosts that count for percentages: alive, not cordoned, and able to
-/// serve a role (a static host without one only publishes its address).
-fn live_hosts(farm: &Farm) -> u32 {
-    let live = farm
-        .hosts
-        .values()
-        .filter(|h| !h.dead && !h.cordoned)
-        .filter(|h| !h.is_static || farm.assignments.get(&h.name).is_some_and(|a| a.role.is_some()))
-        .count();
-    u32::try_from(live).unwrap_or(u32::MAX)
-}
-
-/// The pool's metric for `rule`: published members only.
-fn measure(farm: &Farm, observed: &Observed, role: &str, metric: &str) -> Load {
-    let mut load = Load::default();
-    for (name, a) in &farm.assignments {
-        if a.role.as_deref() != Some(role) || a.phase != Phase::Active {
+        if a.phase != Phase::Active {
             continue;
         }
-        if farm.hosts.get(name).is_none_or(|h| h.dead || h.cordoned) {
-            continue;
-        }
-        load.members += 1;
-        if let Some(value) = observed
-            .get(name)
-            .and_then(|o| o.report.metrics.get(metric))
-            .filter(|v| v.is_finite())
-        {
-            load.total += value;
-            load.reporting += 1;
+        for (rule, load) in policy.autoscale.iter().zip(&mut loads) {
+            if rule.role != role {
+                continue;
+            }
+            load.members += 1;
+            if let Some(value) = observed
+                .get(&host.name)
+                .and_then(|o| o.report.metrics.get(&rule.metric))
+                .filter(|v| v.is_finite())
+            {
+                load.total += value;
+                load.reporting += 1;
+            }
         }
     }
-    load
+    Census {
+        live,
+        held: held.into_iter().collect(),
+        loads,
+    }
 }
 
 /// The wanted counts at `now`, given the load rules' previous state.
@@ -160,7 +162,7 @@ pub fn decide(
     rules: &AutoscaleState,
     now: Millis,
 ) -> Decision {
-    let live = live_hosts(farm);
+    let Census { live, held, loads } = census(policy, farm, observed);
     let in_force = schedule::in_force(&policy.schedules, now);
     let (want, actor) = match in_force {
         Some((s, _)) => (&s.want, s.name.as_str()),
@@ -210,9 +212,7 @@ pub fn decide(
 
     // Load rules on top.
     let mut states = AutoscaleState::new();
-    let held = holding(farm);
-    for rule in &policy.autoscale {
-        let load = measure(farm, observed, &rule.role, &rule.metric);
+    for (rule, load) in policy.autoscale.iter().zip(loads) {
         let state = autoscale::step(rule, rules.get(&rule.role), load, now);
         let floor = wanted.get(&rule.role).copied().unwrap_or(0);
         if state.count > floor {

@@ -70,7 +70,9 @@ pub(crate) fn svg(chart: &Chart<'_>) -> String {
     // Schedule windows, shaded across both panels.
     let mut windows: Vec<(Millis, Millis, &str)> = Vec::new();
     for s in &replay.samples {
-        let Some(name) = s.schedule.as_deref() else { continue };
+        let Some(name) = s.schedule.as_deref() else {
+            continue;
+        };
         match windows.last_mut() {
             Some((_, end, last)) if *last == name && *end == s.at => *end = s.at + chart.step,
             _ => windows.push((s.at, s.at + chart.step, name)),
@@ -174,7 +176,14 @@ pub(crate) fn svg(chart: &Chart<'_>) -> String {
 }
 
 /// A panel's frame, horizontal grid lines with labels, and its title.
-fn axis(out: &mut String, (top_y, bottom_y): (f64, f64), top: f64, tick: f64, label: &str, show: &dyn Fn(f64) -> String) {
+fn axis(
+    out: &mut String,
+    (top_y, bottom_y): (f64, f64),
+    top: f64,
+    tick: f64,
+    label: &str,
+    show: &dyn Fn(f64) -> String,
+) {
     let _ = writeln!(
         out,
         r##"<text x="{LEFT}" y="{:.1}" fill="#333" font-weight="600">{}</text>"##,

@@ -158,7 +158,10 @@ hosts:
         moves.sort();
         assert_eq!(
             moves,
-            [("drain-start", Some("a3"), Some("smtp-out")), ("drain-start", Some("a5"), Some("smtp-out"))]
+            [
+                ("drain-start", Some("a3"), Some("smtp-out")),
+                ("drain-start", Some("a5"), Some("smtp-out"))
+            ]
         );
         assert!(p.events.iter().all(|e| e.actor == "bulge"));
         // Nothing changed in the farm given.
@@ -173,7 +176,11 @@ hosts:
         assert_eq!(p.schedule, None);
         let wanted: Vec<(&str, u32)> = p.roles.iter().map(|r| (r.role.as_str(), r.wanted)).collect();
         assert_eq!(wanted, [("smtp-out", 2), ("spare", 1), ("web", 2)]);
-        assert!(p.events.is_empty(), "the inventory already matches: {:?}", p.events);
+        assert!(
+            p.events.is_empty(),
+            "the inventory already matches: {:?}",
+            p.events
+        );
         assert_eq!(
             p.roles[0].cause.as_ref().map(|c| c.actor.as_str()),
             Some(wanted::DEFAULT_WANT)

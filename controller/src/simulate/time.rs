@@ -138,7 +138,10 @@ pub fn clock(at: Millis, tz: &TimeZone) -> String {
 
 /// The local date of `at` in `tz`: `2026-11-24`.
 pub fn date(at: Millis, tz: &TimeZone) -> String {
-    timestamp(at).to_zoned(tz.clone()).strftime("%Y-%m-%d").to_string()
+    timestamp(at)
+        .to_zoned(tz.clone())
+        .strftime("%Y-%m-%d")
+        .to_string()
 }
 
 /// The local civil date and time of `at` in `tz`.
@@ -187,11 +190,25 @@ mod tests {
         assert_eq!(at("+2h").as_deref(), Ok("2026-11-24T14:00:00Z"));
         assert_eq!(at("-30m").as_deref(), Ok("2026-11-24T11:30:00Z"));
         assert_eq!(at("+1h30m").as_deref(), Ok("2026-11-24T13:30:00Z"));
-        assert_eq!(at("2026-11-24T06:30:00-08:00").as_deref(), Ok("2026-11-24T14:30:00Z"));
-        assert_eq!(at("2026-11-24T06:30[America/Los_Angeles]").as_deref(), Ok("2026-11-24T14:30:00Z"));
-        assert_eq!(at("2026-11-24T06:30").as_deref(), Ok("2026-11-24T14:30:00Z"), "local, in tz");
+        assert_eq!(
+            at("2026-11-24T06:30:00-08:00").as_deref(),
+            Ok("2026-11-24T14:30:00Z")
+        );
+        assert_eq!(
+            at("2026-11-24T06:30[America/Los_Angeles]").as_deref(),
+            Ok("2026-11-24T14:30:00Z")
+        );
+        assert_eq!(
+            at("2026-11-24T06:30").as_deref(),
+            Ok("2026-11-24T14:30:00Z"),
+            "local, in tz"
+        );
         assert_eq!(at("2026-11-24 06:30").as_deref(), Ok("2026-11-24T14:30:00Z"));
-        assert_eq!(at("2026-11-24").as_deref(), Ok("2026-11-24T08:00:00Z"), "midnight");
+        assert_eq!(
+            at("2026-11-24").as_deref(),
+            Ok("2026-11-24T08:00:00Z"),
+            "midnight"
+        );
         assert!(matches!(at("tomorrow"), Err(SimulateError::Time { .. })));
         assert!(at("+2x").is_err());
     }

@@ -87,7 +87,9 @@ impl Trace {
             } else if let Ok(ts) = when.parse::<jiff::Timestamp>() {
                 let at = ts.as_millisecond();
                 if previous.is_some_and(|p| at < p) {
-                    return Err(bad(format!("`{when}` is earlier than the row before: rows must be in time order")));
+                    return Err(bad(format!(
+                        "`{when}` is earlier than the row before: rows must be in time order"
+                    )));
                 }
                 day = civil(at, tz).date();
                 at
@@ -117,7 +119,10 @@ impl Trace {
         let step = step.max(1);
         let end = from.saturating_add(step.saturating_mul(i64::try_from(steps).unwrap_or(i64::MAX)));
         for (i, &(a, messages)) in self.rows.iter().enumerate() {
-            let b = match (self.rows.get(i + 1), i.checked_sub(1).and_then(|p| self.rows.get(p))) {
+            let b = match (
+                self.rows.get(i + 1),
+                i.checked_sub(1).and_then(|p| self.rows.get(p)),
+            ) {
                 (Some(&(next, _)), _) => next,
                 // The last row lasts as long as the gap before it.
                 (None, Some(&(before, _))) if before < a => a.saturating_add(a - before),
@@ -173,8 +178,12 @@ mod tests {
     fn rows_spread_until_the_next_row() {
         let tz = la();
         let from = parse_instant("2026-11-24T00:00", 0, &tz).expect("from");
-        let trace = Trace::parse("time,messages\n# night\n00:00,60\n01:00,10 # a lump\n01:01,0\n01:02,0\n", from, &tz)
-            .expect("parses");
+        let trace = Trace::parse(
+            "time,messages\n# night\n00:00,60\n01:00,10 # a lump\n01:01,0\n01:02,0\n",
+            from,
+            &tz,
+        )
+        .expect("parses");
         assert_eq!(trace.len(), 4);
         let steps = trace.per_step(from, MINUTE, 120);
         assert!((steps[0] - 1.0).abs() < 1e-9, "60 over an hour: 1 a minute");
@@ -192,9 +201,13 @@ mod tests {
     fn clock_times_cross_midnight_and_rfc3339_is_absolute() {
         let tz = la();
         let from = parse_instant("2026-11-24T22:00", 0, &tz).expect("from");
-        let trace = Trace::parse("23:00,5\n00:30,7\n2026-11-25T03:00:00-08:00,1\n", from, &tz).expect("parses");
+        let trace =
+            Trace::parse("23:00,5\n00:30,7\n2026-11-25T03:00:00-08:00,1\n", from, &tz).expect("parses");
         let steps = trace.per_step(from, HOUR, 6);
-        assert!((steps[1] - 5.0 * 2.0 / 3.0).abs() < 1e-9, "23:00-00:30 spreads over 90 minutes");
+        assert!(
+            (steps[1] - 5.0 * 2.0 / 3.0).abs() < 1e-9,
+            "23:00-00:30 spreads over 90 minutes"
+        );
         assert!((steps[2] - (5.0 / 3.0 + 7.0 / 5.0)).abs() < 1e-9);
         // 03:00 is the last row: as long as the gap before it (2.5 h).
         assert!((steps[5] - 1.0 / 2.5).abs() < 1e-9);
@@ -210,6 +223,10 @@ mod tests {
         assert_eq!(err("00:00,1\n\n06:xx,3\n").0, 3);
         assert!(err("00:00,-1\n").1.contains("not a number"));
         assert!(err("00:00\n").1.contains("two fields"));
-        assert!(err("1970-01-01T02:00:00Z,1\n1970-01-01T01:00:00Z,1\n").1.contains("time order"));
+        assert!(
+            err("1970-01-01T02:00:00Z,1\n1970-01-01T01:00:00Z,1\n")
+                .1
+                .contains("time order")
+        );
     }
 }
