@@ -99,7 +99,12 @@ fn addresses(farm: &Farm) -> Addresses {
 /// not leave. Static hosts registered through the API are in no policy and
 /// stay; so do agents (they enrolled themselves): both leave through the
 /// API. Returns the names of hosts added, changed or removed.
-fn merge_inventory(policy: &Policy, previous: Option<&Policy>, farm: &mut Farm, now: Millis) -> Vec<String> {
+pub(crate) fn merge_inventory(
+    policy: &Policy,
+    previous: Option<&Policy>,
+    farm: &mut Farm,
+    now: Millis,
+) -> Vec<String> {
     let mut changed = Vec::new();
     let listed: BTreeSet<&str> = policy.hosts.iter().map(|h| h.name.as_str()).collect();
     let gone: Vec<String> = previous

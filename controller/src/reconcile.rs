@@ -295,11 +295,6 @@ fn moves_made_at(farm: &Farm, now: Millis) -> u32 {
     u32::try_from(made.count()).unwrap_or(u32::MAX)
 }
 
-/// Every host with its assignment (see [`Farm::with_assignments`]).
-fn with_assignments(farm: &Farm) -> impl Iterator<Item = (&HostRecord, &Assignment)> {
-    farm.with_assignments()
-}
-
 /// Why fail-static should be in force, if it should.
 fn panic_reason(
     policy: &Policy,
@@ -324,7 +319,7 @@ fn panic_reason(
     }
     // (pool size, silent in the pool) per role, in one pass.
     let mut pools: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for (h, a) in with_assignments(farm) {
+    for (h, a) in farm.with_assignments() {
         if !counted(h) {
             continue;
         }
@@ -396,7 +391,7 @@ fn fill_roles(
     // dead one will not serve it: the role needs another).
     let mut count: BTreeMap<&str, u32> = BTreeMap::new();
     let mut outgoing: BTreeMap<&str, u32> = BTreeMap::new();
-    for (host, a) in with_assignments(farm) {
+    for (host, a) in farm.with_assignments() {
         let name = &host.name;
         match (&a.role, &a.phase) {
             (Some(role), Phase::Active) if alive.contains(name.as_str()) && !host.cordoned => {
@@ -436,7 +431,7 @@ fn fill_roles(
                 // The hosts that could move at all, with their load: once
                 // per plan, not once per move.
                 let candidates = candidates.get_or_insert_with(|| {
-                    with_assignments(farm)
+                    farm.with_assignments()
                         .filter(|(h, _)| {
                             !h.is_static && !h.pinned && !h.cordoned && alive.contains(h.name.as_str())
                         })
@@ -684,7 +679,7 @@ fn published<'f>(
     farm: &'f Farm,
     observed: &'f Observed,
 ) -> impl Iterator<Item = (&'f String, &'f String)> {
-    with_assignments(farm).filter_map(move |(host, a)| {
+    farm.with_assignments().filter_map(move |(host, a)| {
         let (Some(role), Phase::Active) = (&a.role, &a.phase) else {
             return None;
         };

@@ -70,24 +70,7 @@ pub enum SimulateError {
 /// inventory into an empty store).
 pub fn inventory_farm(policy: &Policy, now: Millis) -> Farm {
     let mut farm = Farm::default();
-    for host in &policy.hosts {
-        farm.hosts.insert(
-            host.name.clone(),
-            HostRecord {
-                name: host.name.clone(),
-                addresses: host.addresses.clone(),
-                eligible: host.eligible.clone(),
-                labels: host.labels.clone(),
-                is_static: host.is_static,
-                pinned: false,
-                cordoned: false,
-                dead: false,
-                token_hash: None,
-            },
-        );
-        farm.assignments
-            .insert(host.name.clone(), Assignment::active(host.role.clone(), now));
-    }
+    crate::engine::merge_inventory(policy, None, &mut farm, now);
     farm
 }
 
