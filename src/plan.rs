@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 use muster_api::client::{Client, ClientConfig, ClientError};
 use muster_api::{HostView, PlanView};
+use muster_controller::autoscale::AutoscaleState;
 use muster_controller::farm::{Assignment, Farm, HostRecord, Phase};
 use muster_controller::observed::Report;
 use muster_controller::policy;
@@ -161,7 +162,14 @@ async fn plan(args: &PlanArgs) -> Result<PlanView, Failure> {
             (farm, reports, "live")
         }
     };
-    let preview = simulate::preview(&policy, &farm, |host| reports.get(host), at);
+    // The file's load rules are not the running ones: they start fresh.
+    let preview = simulate::preview(
+        &policy,
+        &farm,
+        |host| reports.get(host),
+        &AutoscaleState::new(),
+        at,
+    );
     let mut view = PlanView::from_preview(&policy, &preview, against);
     if against == "live" {
         view.note.push_str(

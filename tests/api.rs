@@ -398,6 +398,12 @@ fn writes_need_an_admin_token_record_its_name_and_keep_the_min() {
         has_event(&log, "cordon", "ops") && has_event(&log, "uncordon", "ops"),
         "{log:?}"
     );
+    // Every change has a reason: leaving and re-entering DNS name the
+    // operator's token, not the reconciler.
+    assert!(
+        has_event(&log, "unpublish", "ops") && has_event(&log, "publish", "ops"),
+        "{log:?}"
+    );
 
     // Pin: in place, or in another role; unknown roles and bodies refused.
     let (status, pinned) = call(m.api, "POST", "/api/v1/hosts/smurf1/pin", Some(ADMIN), None);

@@ -84,6 +84,7 @@ pub(crate) async fn pools(State(state): State<ApiState>, _: Reader) -> Result<Js
         .as_ref()
         .ok_or_else(|| ApiError::unavailable("no controller"))?;
     let view = controller.view();
+    let decision = controller.decision();
     let observed = controller.observations();
     let mut members: BTreeMap<&str, Vec<MemberView>> = BTreeMap::new();
     for (name, a) in &view.farm.assignments {
@@ -104,11 +105,11 @@ pub(crate) async fn pools(State(state): State<ApiState>, _: Reader) -> Result<Js
         .roles
         .iter()
         .map(|(role, spec)| {
-            let cause = view.wanted.cause(role);
+            let cause = decision.wanted.cause(role);
             PoolView {
                 role: role.clone(),
                 min: spec.min,
-                wanted: view.wanted.get(role).copied().unwrap_or(0).max(spec.min),
+                wanted: decision.wanted.get(role).copied().unwrap_or(0).max(spec.min),
                 wanted_by: cause.map(|c| c.actor.clone()),
                 wanted_reason: cause.map(|c| c.reason.clone()),
                 published: view.membership.get(role).cloned().unwrap_or_default(),

@@ -54,6 +54,7 @@ fn render(state: &ApiState) -> String {
 
 fn controller_metrics(out: &mut Exposition, controller: &ControllerHandle) {
     let view = controller.view();
+    let decision = controller.decision();
     let policy = &view.policy;
 
     out.family(
@@ -79,7 +80,7 @@ fn controller_metrics(out: &mut Exposition, controller: &ControllerHandle) {
         "Hosts each role should have now (its min, a schedule's or a load rule's count).",
     );
     for (name, role) in &policy.roles {
-        let wanted = view.wanted.get(name).copied().unwrap_or(role.min);
+        let wanted = decision.wanted.get(name).copied().unwrap_or(role.min);
         out.sample("muster_pool_wanted", &[("role", name)], f64::from(wanted));
     }
 

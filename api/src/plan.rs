@@ -113,8 +113,10 @@ pub struct PlanStep {
 /// What every plan leaves out.
 const NOTE: &str = "The first reconcile at that moment only: moves_per_tick, moves_per_role, \
      host cooldowns and drain-before-move apply, and later reconciles continue until every role \
-     has its wanted count. Agents are assumed to keep reporting as they do now; load rules start \
-     from the pools as they are. Nothing was changed.";
+     has its wanted count. Agents are assumed to keep reporting as they do now. Load rules \
+     continue from the running controller's memory (cooldown, stabilization) in the server's \
+     own plan and start from the pools as they are in a plan of another policy file. Nothing \
+     was changed.";
 
 impl PlanView {
     /// The view of `preview`, planned with `policy` against `against`
@@ -201,12 +203,16 @@ pub(crate) async fn plan(
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("at: {e}")))?,
     };
     let observed = controller.observations();
+    // The running load rules' memory: a rule that scaled up a minute ago
+    // still waits out its stabilization window in the preview.
+    let decision = controller.decision();
     // A farm of thousands takes milliseconds to plan: off the runtime.
     let planned = tokio::task::spawn_blocking(move || {
         let preview = simulate::preview(
             &view.policy,
             &view.farm,
             |host| observed.get(host).map(|o| o.report.as_ref()),
+            &decision.autoscale,
             at,
         );
         PlanView::from_preview(&view.policy, &preview, "live")

@@ -38,6 +38,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use muster_controller::autoscale::AutoscaleState;
 use muster_controller::engine::{Engine, SharedObserved};
 use muster_controller::farm::{Farm, Millis};
 use muster_controller::observed::{Observed, Report};
@@ -45,6 +46,7 @@ use muster_controller::policy::{self, Policy};
 use muster_controller::reconcile::{self, Step, Wanted};
 use muster_controller::runner::{AgentCredential, ControllerHandle, Heartbeat, spawn_controller};
 use muster_controller::store::Store;
+use muster_controller::wanted;
 use muster_controller::zone_builder::{Addresses, Membership, build_zone};
 use tokio_util::sync::CancellationToken;
 
@@ -304,12 +306,14 @@ fn changing_tick(policy: &Policy, farm: &Farm, obs: &Observed, wanted: &Wanted) 
     zone.records().count()
 }
 
-/// The pure part of a tick with nothing to do: `Engine::tick` copies the
-/// observations, plans, finds no steps and the same members, and stops.
-fn steady_tick(policy: &Policy, farm: &Farm, obs: &Observed, wanted: &Wanted, current: &Membership) -> bool {
+/// The pure part of a tick with nothing to do, as `Engine::tick` runs it:
+/// copy the observations, decide the wanted counts, plan, find no steps and
+/// the same members (compared without building them), and stop.
+fn steady_tick(policy: &Policy, farm: &Farm, obs: &Observed, current: &Membership) -> bool {
     let obs = obs.clone();
-    let steps = reconcile::plan(policy, farm, &obs, wanted, NOW);
-    steps.is_empty() && reconcile::membership(policy, farm, &obs) == *current
+    let decision = wanted::decide(policy, farm, &obs, &AutoscaleState::default(), NOW);
+    let steps = reconcile::plan(policy, farm, &obs, &decision.wanted, NOW);
+    steps.is_empty() && reconcile::membership_is(policy, farm, &obs, current)
 }
 
 fn describe(steps: &[Step]) -> String {
@@ -407,11 +411,11 @@ fn main() {
     // 2. The pure part of a tick.
     progress("pure tick");
     let current = reconcile::membership(&policy, &farm, &obs);
-    assert!(steady_tick(&policy, &farm, &obs, &wanted, &current));
+    assert!(steady_tick(&policy, &farm, &obs, &current));
     let s = measure(iters, || {
-        black_box(steady_tick(&policy, &farm, &obs, &wanted, &current));
+        black_box(steady_tick(&policy, &farm, &obs, &current));
     });
-    table.timing("steady tick, pure: obs copy+plan+membership", &s, true);
+    table.timing("steady tick, pure: obs copy+decide+plan+same members", &s, true);
     let s = measure(iters, || {
         black_box(changing_tick(&work_policy, &farm, &work_obs, &work_wanted));
     });
@@ -421,6 +425,20 @@ fn main() {
         black_box(obs.clone());
     });
     table.timing("  part: Observed clone", &s, false);
+    let s = measure(iters, || {
+        black_box(wanted::decide(
+            &policy,
+            &farm,
+            &obs,
+            &AutoscaleState::default(),
+            NOW,
+        ));
+    });
+    table.timing("  part: wanted::decide", &s, false);
+    let s = measure(iters, || {
+        black_box(reconcile::membership_is(&policy, &farm, &obs, &current));
+    });
+    table.timing("  part: membership_is", &s, false);
     let s = measure(iters, || {
         black_box(farm.clone());
     });

@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
 use crate::observed::Observed;
 use crate::policy::Policy;
-use crate::reconcile::{self, Step};
+use crate::reconcile;
 use crate::store::{Commit, Store, StoreError, ZoneState};
 use crate::wanted::{self, Decision};
 use crate::zone_builder::{Addresses, Membership, build_zone};
@@ -280,7 +280,7 @@ impl Engine {
             .map(|s| reconcile::apply(&mut farm, s, now))
             .collect();
         let membership = reconcile::membership(&self.policy, &farm, &obs);
-        events.extend(publication_events(&self.membership, &membership, &steps, now));
+        events.extend(publication_events(&self.membership, &membership, &events, now));
         self.commit_and_publish(farm, membership, events, steps.len(), now)
             .await
     }
@@ -303,7 +303,7 @@ impl Engine {
             }
             reconcile::membership(&self.policy, &farm, &obs)
         };
-        events.extend(publication_events(&self.membership, &membership, &[], now));
+        events.extend(publication_events(&self.membership, &membership, &events, now));
         let count = events.len();
         self.commit_and_publish(farm, membership, events, count, now)
             .await
@@ -413,41 +413,25 @@ impl Engine {
 }
 
 /// Publish and unpublish events from the change in membership, each with
-/// the reason of the step that caused it when there is one.
-fn publication_events(before: &Membership, after: &Membership, steps: &[Step], now: Millis) -> Vec<Event> {
+/// the actor and reason of the change's own event for that host (a step's,
+/// an operator's, an enrolment's) when there is one.
+fn publication_events(before: &Membership, after: &Membership, causes: &[Event], now: Millis) -> Vec<Event> {
     let pairs = |m: &Membership| -> BTreeSet<(String, String)> {
         m.iter()
             .flat_map(|(role, hosts)| hosts.iter().map(move |h| (h.clone(), role.clone())))
             .collect()
     };
     let (old, new) = (pairs(before), pairs(after));
-    let cause: BTreeMap<&str, (&str, String)> = steps
+    // The last event about a host is the one that left it where it is.
+    let cause: BTreeMap<&str, &Event> = causes
         .iter()
-        .filter_map(|s| match s {
-            Step::MarkDead { host, reason } => Some((
-                host.as_str(),
-                (reconcile::FAILURE_DETECTOR, format!("dead: {reason}")),
-            )),
-            Step::Revive { host } => {
-                Some((host.as_str(), (reconcile::FAILURE_DETECTOR, "revived".to_owned())))
-            }
-            Step::Assign {
-                host, actor, reason, ..
-            }
-            | Step::StartDrain {
-                host, actor, reason, ..
-            } => Some((host.as_str(), (actor.as_str(), reason.clone()))),
-            Step::FinishDrain { host, reason, .. } => {
-                Some((host.as_str(), (reconcile::RECONCILER, reason.clone())))
-            }
-            Step::EnterPanic { .. } | Step::LeavePanic => None,
-        })
+        .filter_map(|e| Some((e.host.as_deref()?, e)))
         .collect();
     let event = |kind: &str, host: &str, role: &str| {
-        let (actor, reason) = cause
-            .get(host)
-            .cloned()
-            .unwrap_or((reconcile::RECONCILER, "role in place".to_owned()));
+        let (actor, reason) = match cause.get(host) {
+            Some(e) => (e.actor.as_str(), format!("{}: {}", e.kind, e.reason)),
+            None => (reconcile::RECONCILER, "role in place".to_owned()),
+        };
         Event {
             at: now,
             kind: kind.to_owned(),

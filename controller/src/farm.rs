@@ -120,18 +120,27 @@ impl Farm {
     /// together (no lookup by name per host): the reconciler and the
     /// wanted counts read every host on every tick.
     pub fn with_assignments(&self) -> impl Iterator<Item = (&HostRecord, &Assignment)> {
+        self.with_assignments_indexed().map(|(_, host, a)| (host, a))
+    }
+
+    /// [`Farm::with_assignments`] with each host's position in `hosts`, so
+    /// per-host facts computed over `hosts.values()` can be read by index.
+    pub fn with_assignments_indexed(&self) -> impl Iterator<Item = (usize, &HostRecord, &Assignment)> {
         let mut assignments = self.assignments.iter().peekable();
-        self.hosts.iter().filter_map(move |(name, host)| {
-            while let Some((a_name, _)) = assignments.peek() {
-                match a_name.as_str().cmp(name.as_str()) {
-                    std::cmp::Ordering::Less => {
-                        assignments.next();
+        self.hosts
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, (name, host))| {
+                while let Some((a_name, _)) = assignments.peek() {
+                    match a_name.as_str().cmp(name.as_str()) {
+                        std::cmp::Ordering::Less => {
+                            assignments.next();
+                        }
+                        std::cmp::Ordering::Equal => return assignments.next().map(|(_, a)| (i, host, a)),
+                        std::cmp::Ordering::Greater => return None,
                     }
-                    std::cmp::Ordering::Equal => return assignments.next().map(|(_, a)| (host, a)),
-                    std::cmp::Ordering::Greater => return None,
                 }
-            }
-            None
-        })
+                None
+            })
     }
 }

@@ -20,12 +20,13 @@
 //!    wanted count (its active live members plus live hosts draining
 //!    towards it) takes hosts that are eligible and carry the role's
 //!    `labels` — unassigned ones first, then spares (hosts in a role that
-//!    publishes nothing), then from roles above their own wanted count
+//!    publishes nothing or that the policy dropped), then from roles above their own wanted count
 //!    (largest surplus first), the least loaded, by name — within the
 //!    per-tick (per instant: moves already made at `now` count) and
 //!    per-role caps, never static, pinned, cordoned, dead or cooling-down
 //!    hosts.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 /// Host names, hashed (foldhash): the reconciler looks every host up.
@@ -143,10 +144,36 @@ fn millis(d: std::time::Duration) -> Millis {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// One host as the counts see it, after the liveness and drain rules.
+struct Row<'f> {
+    host: &'f HostRecord,
+    /// Borrowed from the farm, or the assignment a drain that finished in
+    /// this plan leaves (so planning needs no copy of the farm).
+    assignment: Cow<'f, Assignment>,
+    alive: bool,
+}
+
 /// Plans the steps for `now`.
 pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, now: Millis) -> Vec<Step> {
     let dead_after = millis(policy.heartbeat.dead_after);
     let mut steps = Vec::new();
+
+    // One look at each host's observation, in host order: every rule below
+    // reads it.
+    let looks: Vec<(Option<&Observation>, Health)> = farm
+        .hosts
+        .values()
+        .map(|h| {
+            let obs = observed.get(&h.name);
+            let health = if h.is_static {
+                Health::Fresh
+            } else {
+                health(obs, now, dead_after)
+            };
+            (obs, health)
+        })
+        .collect();
+    let hosts = || farm.hosts.values().zip(&looks);
 
     // 1. Fail static. Heartbeats are staggered over an interval and ticks
     // are shorter, so hosts that fall silent together cross `dead_after` on
@@ -154,43 +181,42 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
     // `dead_after` of a host falling silent now belong to the same event and
     // count with it; otherwise a partition would be judged one host at a
     // time.
-    let falling: Vec<&HostRecord> = farm
-        .hosts
-        .values()
-        .filter(|h| !h.is_static && !h.dead && !h.cordoned)
-        .filter(|h| health(observed.get(&h.name), now, dead_after) == Health::Silent)
-        .collect();
-    let last_heard = |h: &HostRecord| observed.get(&h.name).map(|o| o.last_heartbeat);
-    let span = falling
-        .iter()
-        .filter_map(|h| last_heard(h))
-        .fold(None, |acc: Option<(Millis, Millis)>, t| {
-            Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
-        });
-    let recently_dead: NameSet<'_> = match span {
-        None => NameSet::default(),
-        Some((earliest, latest)) => farm
-            .hosts
-            .values()
-            .filter(|h| !h.is_static && h.dead && !h.cordoned)
-            .filter(|h| health(observed.get(&h.name), now, dead_after) == Health::Silent)
-            .filter(|h| last_heard(h).is_some_and(|t| t >= earliest - dead_after && t <= latest + dead_after))
-            .map(|h| h.name.as_str())
-            .collect(),
-    };
-    let silent: NameSet<'_> = falling
-        .iter()
-        .map(|h| h.name.as_str())
-        .chain(recently_dead.iter().copied())
+    let silent_agent =
+        |h: &HostRecord, health: &Health| !h.is_static && !h.cordoned && *health == Health::Silent;
+    let falling: Vec<(&HostRecord, Option<Millis>)> = hosts()
+        .filter(|(h, (_, health))| !h.dead && silent_agent(h, health))
+        .map(|(h, (obs, _))| (h, obs.map(|o| o.last_heartbeat)))
         .collect();
     // Only a host falling silent now can start or keep a panic: planning
     // again after its death at the same instant must not (idempotence), and
     // once every silent host is heard from again the panic is over.
-    let falling_silent = !falling.is_empty();
-    let alarm = if falling_silent {
-        panic_reason(policy, farm, &silent, &recently_dead)
-    } else {
+    let span = falling
+        .iter()
+        .filter_map(|&(_, heard)| heard)
+        .fold(None, |acc: Option<(Millis, Millis)>, t| {
+            Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
+        });
+    let alarm = if falling.is_empty() {
         None
+    } else {
+        let recently_dead: NameSet<'_> = match span {
+            None => NameSet::default(),
+            Some((earliest, latest)) => hosts()
+                .filter(|(h, (_, health))| h.dead && silent_agent(h, health))
+                .filter(|(_, (obs, _))| {
+                    obs.is_some_and(|o| {
+                        o.last_heartbeat >= earliest - dead_after && o.last_heartbeat <= latest + dead_after
+                    })
+                })
+                .map(|(h, _)| h.name.as_str())
+                .collect(),
+        };
+        let silent: NameSet<'_> = falling
+            .iter()
+            .map(|(h, _)| h.name.as_str())
+            .chain(recently_dead.iter().copied())
+            .collect();
+        panic_reason(policy, farm, &silent, &recently_dead)
     };
     match (&alarm, farm.panic) {
         (Some(reason), false) => {
@@ -204,85 +230,90 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
         (None, false) => {}
     }
 
-    // 2. Liveness.
-    let mut alive: NameSet<'_> = NameSet::default();
-    for host in farm.hosts.values() {
-        if host.is_static {
-            alive.insert(&host.name);
-            continue;
-        }
-        let obs = observed.get(&host.name);
-        match (host.dead, health(obs, now, dead_after)) {
-            (false, Health::Silent) => steps.push(Step::MarkDead {
-                host: host.name.clone(),
-                reason: match obs {
-                    None => "never reported".to_owned(),
-                    Some(o) => format!(
-                        "no heartbeat for {:.1}s",
-                        (now - o.last_heartbeat) as f64 / 1000.0
-                    ),
-                },
-            }),
-            (false, Health::Failing(reason)) => steps.push(Step::MarkDead {
-                host: host.name.clone(),
-                reason,
-            }),
-            (false, Health::Fresh) => {
-                alive.insert(&host.name);
+    // 2. Liveness, one flag per host in host order.
+    let mut alive = Vec::with_capacity(looks.len());
+    for (host, (obs, health)) in hosts() {
+        let lives = match (host.dead, health) {
+            (false, Health::Silent) => {
+                steps.push(Step::MarkDead {
+                    host: host.name.clone(),
+                    reason: match obs {
+                        None => "never reported".to_owned(),
+                        Some(o) => format!(
+                            "no heartbeat for {:.1}s",
+                            (now - o.last_heartbeat) as f64 / 1000.0
+                        ),
+                    },
+                });
+                false
             }
+            (false, Health::Failing(reason)) => {
+                steps.push(Step::MarkDead {
+                    host: host.name.clone(),
+                    reason: reason.clone(),
+                });
+                false
+            }
+            (false, Health::Fresh) => true,
             (true, Health::Fresh) => {
-                let streak = obs.map_or(0, |o| o.good_streak);
-                if streak >= policy.heartbeat.revive_after {
+                let revives =
+                    host.is_static || obs.map_or(0, |o| o.good_streak) >= policy.heartbeat.revive_after;
+                if revives && !host.is_static {
                     steps.push(Step::Revive {
                         host: host.name.clone(),
                     });
-                    alive.insert(&host.name);
                 }
+                revives
             }
-            (true, _) => {}
-        }
+            (true, _) => false,
+        };
+        alive.push(lives);
     }
 
-    // 3. Drains that are over.
-    for (name, assignment) in &farm.assignments {
+    // 3. Drains that are over. The counts below see the farm as these
+    // steps leave it: a finished drain serves its new role and no longer
+    // counts against its old role's drains, so planning again after
+    // applying finds nothing more to do.
+    let mut rows: Vec<Row<'_>> = farm
+        .with_assignments_indexed()
+        .map(|(i, host, assignment)| Row {
+            host,
+            assignment: Cow::Borrowed(assignment),
+            alive: alive.get(i).copied().unwrap_or(false),
+        })
+        .collect();
+    for row in &mut rows {
+        let Row {
+            host,
+            assignment,
+            alive,
+        } = row;
         if let (Some(from), Phase::Draining { to, started, .. }) = (&assignment.role, &assignment.phase)
-            && let Some(reason) = drain_over(
-                policy,
-                from,
-                *started,
-                observed.get(name),
-                alive.contains(name.as_str()),
-                now,
-            )
+            && let Some(reason) = drain_over(policy, from, *started, observed.get(&host.name), *alive, now)
         {
-            steps.push(Step::FinishDrain {
-                host: name.clone(),
+            let step = Step::FinishDrain {
+                host: host.name.clone(),
                 from: from.clone(),
                 to: to.clone(),
                 reason,
+            };
+            *assignment = Cow::Owned(Assignment {
+                role: to.clone(),
+                phase: Phase::Active,
+                since: now,
+                last_moved: Some(now),
             });
+            steps.push(step);
         }
     }
 
-    // 4. Counts, on the farm as the steps above leave it: a finished drain
-    // serves its new role and no longer counts against its old role's
-    // drains, so planning again after applying finds nothing more to do.
-    // Moves already made at this instant (by a plan for the same `now`,
-    // applied) use up its budget, for the same reason.
+    // 4. Counts. Moves already made at this instant (by a plan for the
+    // same `now`, applied) use up its budget, for the same reason.
     let budget = policy
         .limits
         .moves_per_tick
         .saturating_sub(moves_made_at(farm, now));
-    let fills = if steps.is_empty() {
-        fill_roles(policy, farm, observed, wanted, &alive, budget, now)
-    } else {
-        let mut after = farm.clone();
-        for step in &steps {
-            apply(&mut after, step, now);
-        }
-        fill_roles(policy, &after, observed, wanted, &alive, budget, now)
-    };
-    steps.extend(fills);
+    steps.extend(fill_roles(policy, &rows, observed, wanted, budget, now));
     steps
 }
 
@@ -338,6 +369,11 @@ fn panic_reason(
     None
 }
 
+/// Why a host leaves a role the policy no longer has without waiting.
+fn dropped_role(role: &str) -> String {
+    format!("role {role} is no longer in the policy")
+}
+
 /// The reason a drain from `from` started at `started` is over, if it is.
 fn drain_over(
     policy: &Policy,
@@ -349,7 +385,7 @@ fn drain_over(
 ) -> Option<String> {
     let elapsed = now - started;
     let Some(role) = policy.roles.get(from) else {
-        return Some(format!("role {from} is no longer in the policy"));
+        return Some(dropped_role(from));
     };
     let ttl = role.records.iter().map(|r| r.ttl).max().unwrap_or(policy.ttl);
     if elapsed < i64::from(ttl) * 1000 {
@@ -370,53 +406,105 @@ fn drain_over(
     }
 }
 
+/// Roles by number for one plan: the policy's, in its order, then any role
+/// a host still holds that the policy no longer declares (its hosts may be
+/// taken by the roles that are).
+struct RoleIds<'a> {
+    names: Vec<&'a str>,
+}
+
+impl<'a> RoleIds<'a> {
+    fn id(&mut self, name: &'a str) -> usize {
+        match self.names.iter().position(|n| *n == name) {
+            Some(id) => id,
+            None => {
+                self.names.push(name);
+                self.names.len() - 1
+            }
+        }
+    }
+}
+
+/// A host that may move this plan.
+struct Candidate<'r> {
+    row: &'r Row<'r>,
+    /// Its role's number, if it holds one.
+    role: Option<usize>,
+    /// See [`rank`].
+    rank: u8,
+    load: f64,
+}
+
 /// Moves hosts into roles below their wanted count.
-fn fill_roles(
+fn fill_roles<'r>(
     policy: &Policy,
-    farm: &Farm,
+    rows: &'r [Row<'r>],
     observed: &Observed,
     wanted: &Wanted,
-    alive: &NameSet<'_>,
     mut budget: u32,
     now: Millis,
 ) -> Vec<Step> {
-    let want = |role: &str| {
-        wanted
-            .get(role)
-            .copied()
-            .unwrap_or(0)
-            .max(policy.roles.get(role).map_or(0, |r| r.min))
+    let mut roles = RoleIds {
+        names: policy.roles.keys().map(String::as_str).collect(),
     };
+    // Each host's role and the role it drains towards, by number.
+    let held: Vec<(Option<usize>, Option<usize>)> = rows
+        .iter()
+        .map(|row| {
+            let to = match &row.assignment.phase {
+                Phase::Draining { to, .. } => to.as_deref(),
+                Phase::Active => None,
+            };
+            (
+                row.assignment.role.as_deref().map(|r| roles.id(r)),
+                to.map(|r| roles.id(r)),
+            )
+        })
+        .collect();
+    let declared = policy.roles.len();
+    let names = roles.names;
+    let mins: Vec<u32> = names
+        .iter()
+        .map(|name| policy.roles.get(*name).map_or(0, |r| r.min))
+        .collect();
+    let wants: Vec<u32> = names
+        .iter()
+        .zip(&mins)
+        .map(|(name, &min)| wanted.get(name).copied().unwrap_or(0).max(min))
+        .collect();
+    let ranks: Vec<u8> = names.iter().map(|name| rank(policy, Some(name))).collect();
+
     // Serving members plus live hosts already draining towards the role (a
     // dead one will not serve it: the role needs another).
-    let mut count: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut outgoing: BTreeMap<&str, u32> = BTreeMap::new();
-    for (host, a) in farm.with_assignments() {
-        let name = &host.name;
-        match (&a.role, &a.phase) {
-            (Some(role), Phase::Active) if alive.contains(name.as_str()) && !host.cordoned => {
-                *count.entry(role).or_default() += 1;
-            }
-            (from, Phase::Draining { to, .. }) => {
-                if let Some(to) = to
-                    && alive.contains(name.as_str())
+    let mut count = vec![0u32; names.len()];
+    let mut outgoing = vec![0u32; names.len()];
+    for (row, &(role, to)) in rows.iter().zip(&held) {
+        match row.assignment.phase {
+            Phase::Active => {
+                if let Some(role) = role
+                    && row.alive
+                    && !row.host.cordoned
                 {
-                    *count.entry(to).or_default() += 1;
-                }
-                if let Some(from) = from {
-                    *outgoing.entry(from).or_default() += 1;
+                    count[role] += 1;
                 }
             }
-            _ => {}
+            Phase::Draining { .. } => {
+                if let Some(to) = to
+                    && row.alive
+                {
+                    count[to] += 1;
+                }
+                if let Some(from) = role {
+                    outgoing[from] += 1;
+                }
+            }
         }
     }
 
-    let min = |role: &str| policy.roles.get(role).map_or(0, |r| r.min);
     // Never twice at one instant, even with no cooldown: what was chosen
     // at `now` stays chosen when planning again at `now`.
     let cooldown = millis(policy.limits.host_cooldown).max(1);
-    let mut chosen: NameSet<'_> = NameSet::default();
-    let mut candidates: Option<Vec<(&HostRecord, &Assignment, f64)>> = None;
+    let mut candidates: Option<(Vec<Candidate<'r>>, Vec<bool>)> = None;
     let mut steps = Vec::new();
     // Every role to its min first, taking from roles above their own min;
     // then to its wanted count, taking only from roles above theirs; then to
@@ -424,100 +512,117 @@ fn fill_roles(
     // leave a role above its min that the first pass could not take from.
     // So a raised wanted count never keeps another role below its min, and
     // planning again finds nothing new.
-    let passes: [(Target<'_>, &str); 3] = [(&min, "min"), (&want, WANTED), (&min, "min")];
+    let passes: [(&[u32], &str); 3] = [(&mins, "min"), (&wants, WANTED), (&mins, "min")];
     for (target, what) in passes {
-        for role in policy.roles.keys() {
-            while count.get(role.as_str()).copied().unwrap_or(0) < target(role) && budget > 0 {
-                // The hosts that could move at all, with their load: once
-                // per plan, not once per move.
-                let candidates = candidates.get_or_insert_with(|| {
-                    farm.with_assignments()
-                        .filter(|(h, _)| {
-                            !h.is_static && !h.pinned && !h.cordoned && alive.contains(h.name.as_str())
+        for (role, name) in policy.roles.iter().enumerate().map(|(id, (name, _))| (id, name)) {
+            while count[role] < target[role] && budget > 0 {
+                // The hosts that could move at all, in name order, with
+                // their load: once per plan, not once per move.
+                let (candidates, chosen) = candidates.get_or_insert_with(|| {
+                    let list: Vec<Candidate<'r>> = rows
+                        .iter()
+                        .zip(&held)
+                        .filter(|(row, _)| {
+                            let h = row.host;
+                            row.alive && !h.is_static && !h.pinned && !h.cordoned
                         })
-                        .filter(|(_, a)| a.phase == Phase::Active)
-                        .filter(|(_, a)| a.last_moved.is_none_or(|t| now - t >= cooldown))
-                        .map(|(h, a)| {
-                            let load = observed
-                                .get(&h.name)
+                        .filter(|(row, _)| row.assignment.phase == Phase::Active)
+                        .filter(|(row, _)| row.assignment.last_moved.is_none_or(|t| now - t >= cooldown))
+                        .map(|(row, &(role, _))| Candidate {
+                            row,
+                            role,
+                            rank: role.map_or(0, |r| ranks[r]),
+                            load: observed
+                                .get(&row.host.name)
                                 .and_then(Observation::queue_depth)
-                                .unwrap_or(0.0);
-                            (h, a, load)
+                                .unwrap_or(0.0),
                         })
-                        .collect::<Vec<_>>()
+                        .collect();
+                    let chosen = vec![false; list.len()];
+                    (list, chosen)
                 });
                 // The roles that may give a host now, with their surplus:
                 // once per move, not once per host.
-                let donors: BTreeMap<&str, i64> = count
-                    .iter()
-                    .filter(|&(from, &n)| {
-                        n > target(from)
-                            && outgoing.get(from).copied().unwrap_or(0) < policy.limits.moves_per_role
+                let donors: Vec<Option<i64>> = (0..names.len())
+                    .map(|from| {
+                        (count[from] > target[from] && outgoing[from] < policy.limits.moves_per_role)
+                            .then(|| i64::from(count[from]) - i64::from(wants[from]))
                     })
-                    .map(|(&from, &n)| (from, i64::from(n) - i64::from(want(from))))
                     .collect();
                 // Eligible and labelled; unassigned first, then spares,
-                // then the largest surplus, the least loaded, by name.
-                let needs = policy.roles.get(role).map(|r| &r.labels);
+                // then the largest surplus, the least loaded; `min_by`
+                // keeps the first of equals, and candidates are in name
+                // order, so ties go by name.
+                let needs = policy.roles.get(name).map(|r| &r.labels);
                 let donor = candidates
                     .iter()
-                    .filter(|(h, _, _)| !chosen.contains(h.name.as_str()))
-                    .filter(|(h, _, _)| h.eligible.is_empty() || h.eligible.iter().any(|e| e == role))
-                    .filter(|(h, _, _)| {
-                        needs.is_none_or(|n| n.iter().all(|(k, v)| h.labels.get(k) == Some(v)))
-                    })
-                    .filter_map(|&(h, a, load)| {
-                        let surplus = match a.role.as_deref() {
+                    .zip(chosen.iter())
+                    .enumerate()
+                    .filter(|(_, (c, chosen))| !**chosen && c.role != Some(role))
+                    .filter_map(|(i, (c, _))| {
+                        let surplus = match c.role {
                             None => 0,
-                            Some(from) if from == role.as_str() => return None,
-                            Some(from) => *donors.get(from)?,
+                            Some(from) => donors[from]?,
                         };
-                        Some((rank(policy, a.role.as_deref()), surplus, load, h, a))
+                        Some((i, c, surplus))
+                    })
+                    .filter(|(_, c, _)| {
+                        let h = c.row.host;
+                        (h.eligible.is_empty() || h.eligible.iter().any(|e| e == name))
+                            && needs.is_none_or(|n| n.iter().all(|(k, v)| h.labels.get(k) == Some(v)))
                     })
                     .min_by(|x, y| {
-                        x.0.cmp(&y.0)
-                            .then(y.1.cmp(&x.1))
-                            .then(x.2.total_cmp(&y.2))
-                            .then(x.3.name.cmp(&y.3.name))
-                    })
-                    .map(|(_, _, _, h, a)| (h, a));
-                let Some((host, assignment)) = donor else { break };
-                chosen.insert(&host.name);
+                        x.1.rank
+                            .cmp(&y.1.rank)
+                            .then(y.2.cmp(&x.2))
+                            .then(x.1.load.total_cmp(&y.1.load))
+                    });
+                let Some((i, candidate, _)) = donor else { break };
+                chosen[i] = true;
                 budget -= 1;
-                *count.entry(role).or_default() += 1;
-                let (actor, reason) = match wanted.cause(role) {
-                    Some(cause) if what == WANTED && target(role) > min(role) => (
+                count[role] += 1;
+                let (actor, reason) = match wanted.cause(name) {
+                    Some(cause) if what == WANTED && target[role] > mins[role] => (
                         cause.actor.clone(),
                         format!(
-                            "{role} below its wanted count of {}: {}",
-                            target(role),
-                            cause.reason
+                            "{name} below its wanted count of {}: {}",
+                            target[role], cause.reason
                         ),
                     ),
                     _ => (
                         RECONCILER.to_owned(),
-                        format!("{role} below its {what} of {}", target(role)),
+                        format!("{name} below its {what} of {}", target[role]),
                     ),
                 };
-                match &assignment.role {
+                let host = candidate.row.host.name.clone();
+                match candidate.role {
                     None => steps.push(Step::Assign {
-                        host: host.name.clone(),
-                        role: role.clone(),
+                        host,
+                        role: name.clone(),
                         actor,
                         reason,
                     }),
                     Some(from) => {
-                        if let Some(c) = count.get_mut(from.as_str()) {
-                            *c -= 1;
-                        }
-                        *outgoing.entry(from).or_default() += 1;
+                        count[from] = count[from].saturating_sub(1);
+                        outgoing[from] += 1;
                         steps.push(Step::StartDrain {
-                            host: host.name.clone(),
-                            from: from.clone(),
-                            to: Some(role.clone()),
+                            host: host.clone(),
+                            from: names[from].to_owned(),
+                            to: Some(name.clone()),
                             actor,
                             reason,
                         });
+                        // A role the policy dropped publishes nothing:
+                        // there is nothing to drain, and the next plan
+                        // would finish it at once.
+                        if from >= declared {
+                            steps.push(Step::FinishDrain {
+                                host,
+                                from: names[from].to_owned(),
+                                to: Some(name.clone()),
+                                reason: dropped_role(names[from]),
+                            });
+                        }
                     }
                 }
             }
@@ -527,21 +632,19 @@ fn fill_roles(
 }
 
 /// Which hosts a growing role takes first: unassigned ones (0), then
-/// spares — hosts in a role that publishes nothing (1) — then hosts
-/// serving elsewhere (2).
+/// spares — hosts in a role that publishes nothing, or in one the policy
+/// no longer has (1) — then hosts serving elsewhere (2).
 fn rank(policy: &Policy, role: Option<&str>) -> u8 {
-    match role.and_then(|r| policy.roles.get(r)) {
-        None if role.is_none() => 0,
+    let Some(role) = role else { return 0 };
+    match policy.roles.get(role) {
+        None => 1,
         Some(r) if r.records.is_empty() && r.fallback.is_empty() => 1,
-        _ => 2,
+        Some(_) => 2,
     }
 }
 
 /// What the second pass of [`fill_roles`] fills to.
 const WANTED: &str = "wanted count";
-
-/// A count per role: its min, or its wanted count.
-type Target<'a> = &'a dyn Fn(&str) -> u32;
 
 /// Applies one step to `farm` at `now` and returns its event (serial unset).
 pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {

@@ -17,6 +17,7 @@ use crate::observed::{Observation, Report};
 use crate::operator::{Operation, OperatorError, OperatorRequest, apply_operation, valid_label};
 use crate::policy::{Policy, Probe};
 use crate::stats::{ControllerStats, HeartbeatAges, heartbeat_ages};
+use crate::wanted::Decision;
 use crate::zone_builder::Membership;
 
 /// Milliseconds since the Unix epoch, now.
@@ -36,8 +37,6 @@ pub struct ControllerView {
     pub membership: Membership,
     /// The policy in force.
     pub policy: Arc<Policy>,
-    /// Each role's wanted count as of the latest tick, with its cause.
-    pub wanted: crate::wanted::Wanted,
 }
 
 /// A heartbeat from an agent, in domain terms.
@@ -127,6 +126,7 @@ enum Command {
 pub struct ControllerHandle {
     observed: SharedObserved,
     view: Arc<ArcSwap<ControllerView>>,
+    decision: Arc<ArcSwap<Decision>>,
     commands: mpsc::Sender<Command>,
     stats: ControllerStats,
 }
@@ -135,6 +135,13 @@ impl ControllerHandle {
     /// The current view.
     pub fn view(&self) -> Arc<ControllerView> {
         self.view.load_full()
+    }
+
+    /// The latest tick's decision: each role's wanted count with its cause,
+    /// and the load rules' memory. Fresher than [`Self::view`], which
+    /// changes only with the farm: a wanted count can move on its own.
+    pub fn decision(&self) -> Arc<Decision> {
+        self.decision.load_full()
     }
 
     /// What each agent last reported (a copy, taken under the heartbeat
@@ -275,15 +282,18 @@ pub fn spawn_controller(
     cancel: CancellationToken,
 ) -> (ControllerHandle, tokio::task::JoinHandle<()>) {
     let view = Arc::new(ArcSwap::from_pointee(view_of(&engine)));
+    let decision = Arc::new(ArcSwap::from_pointee(engine.decision().clone()));
     let (commands, receiver) = mpsc::channel(1024);
     let stats = ControllerStats::default();
     let handle = ControllerHandle {
         observed,
         view: Arc::clone(&view),
+        decision: Arc::clone(&decision),
         commands,
         stats: stats.clone(),
     };
-    let task = tokio::spawn(run(engine, receiver, view, stats, cancel));
+    let published = Published { view, decision };
+    let task = tokio::spawn(run(engine, receiver, published, stats, cancel));
     (handle, task)
 }
 
@@ -292,17 +302,25 @@ fn view_of(engine: &Engine) -> ControllerView {
         farm: engine.farm().clone(),
         membership: engine.membership().clone(),
         policy: Arc::new(engine.policy().clone()),
-        wanted: engine.decision().wanted.clone(),
     }
+}
+
+/// What the controller task shares with readers.
+struct Published {
+    /// Swapped after every committed change.
+    view: Arc<ArcSwap<ControllerView>>,
+    /// Swapped after every tick.
+    decision: Arc<ArcSwap<Decision>>,
 }
 
 async fn run(
     mut engine: Engine,
     mut commands: mpsc::Receiver<Command>,
-    view: Arc<ArcSwap<ControllerView>>,
+    published: Published,
     stats: ControllerStats,
     cancel: CancellationToken,
 ) {
+    let Published { view, decision } = published;
     let mut failures = 0u32;
     loop {
         // Twice per heartbeat interval (at most every 500 ms): a host is
@@ -313,21 +331,26 @@ async fn run(
         let wait = interval * 2u32.saturating_pow(failures.min(5));
         let changed = tokio::select! {
             () = cancel.cancelled() => return,
-            () = tokio::time::sleep(wait) => match stats.time(engine.tick(now_millis())).await {
-                Ok(report) => {
-                    stats.record_events(&report.events, engine.policy());
-                    if failures > 0 {
-                        info!("store reachable again; reconciling");
+            () = tokio::time::sleep(wait) => {
+                let ticked = stats.time(engine.tick(now_millis())).await;
+                // The decision moves on every tick, even with the store away.
+                decision.store(Arc::new(engine.decision().clone()));
+                match ticked {
+                    Ok(report) => {
+                        stats.record_events(&report.events, engine.policy());
+                        if failures > 0 {
+                            info!("store reachable again; reconciling");
+                        }
+                        failures = 0;
+                        report.steps > 0 || report.serial.is_some()
                     }
-                    failures = 0;
-                    report.steps > 0 || report.serial.is_some()
+                    Err(e) => {
+                        failures += 1;
+                        warn!(error = %e, retry_in = ?(interval * 2u32.saturating_pow(failures.min(5))), "reconcile failed; DNS keeps the last snapshot");
+                        false
+                    }
                 }
-                Err(e) => {
-                    failures += 1;
-                    warn!(error = %e, retry_in = ?(interval * 2u32.saturating_pow(failures.min(5))), "reconcile failed; DNS keeps the last snapshot");
-                    false
-                }
-            },
+            }
             Some(command) = commands.recv() => {
                 handle(&mut engine, command, &view, &stats).await;
                 false

@@ -263,6 +263,23 @@ pub fn http(
     (status, body)
 }
 
+/// A `load1` figure that simulated agents report, changed by the test.
+#[derive(Clone, Debug, Default)]
+pub struct Load(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Load {
+    /// What agents report from their next heartbeat on.
+    pub fn set(&self, value: f64) {
+        self.0
+            .store(value.to_bits(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The figure now.
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// A simulated agent: a thread posting heartbeats until stopped.
 pub struct SimAgent {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -281,6 +298,21 @@ impl SimAgent {
         role: &str,
         every: Duration,
     ) -> Self {
+        Self::with_load(api, token, name, address, role, every, &Load::default())
+    }
+
+    /// [`SimAgent::start`], also reporting `load1` as `load` says at each
+    /// heartbeat.
+    pub fn with_load(
+        api: SocketAddr,
+        token: &str,
+        name: &str,
+        address: &str,
+        role: &str,
+        every: Duration,
+        load: &Load,
+    ) -> Self {
+        let load = load.clone();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let (token, name, address) = (token.to_string(), name.to_string(), address.to_string());
@@ -288,7 +320,8 @@ impl SimAgent {
         let thread = std::thread::spawn(move || {
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                 let body = format!(
-                    r#"{{"name":"{name}","addresses":["{address}"],"role":"{role}","metrics":{{"queue_depth":0}},"probes":[{{"name":"smtp","ok":true}}]}}"#
+                    r#"{{"name":"{name}","addresses":["{address}"],"role":"{role}","metrics":{{"queue_depth":0,"load1":{}}},"probes":[{{"name":"smtp","ok":true}}]}}"#,
+                    load.get()
                 );
                 let (_, reply) = http(api, "POST", "/api/v1/agents/heartbeat", Some(&token), Some(&body));
                 if let Some(assigned) = reply

@@ -122,6 +122,7 @@ async fn gather(state: &ApiState) -> Status {
         return status;
     };
     let view = controller.view();
+    let decision = controller.decision();
     let observed = controller.observations();
     // Keep the chart's history in step with what this page shows.
     state.history.observe(now, pool_sizes(&view));
@@ -134,7 +135,7 @@ async fn gather(state: &ApiState) -> Status {
         .map(|(role, spec)| Pool {
             role: role.clone(),
             min: spec.min,
-            wanted: view.wanted.get(role).copied().unwrap_or(spec.min),
+            wanted: decision.wanted.get(role).copied().unwrap_or(spec.min),
             published: view
                 .membership
                 .get(role)

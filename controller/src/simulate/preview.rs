@@ -4,8 +4,9 @@
 //! The agents are assumed to keep reporting what they report now (hosts
 //! the farm counts dead stay silent), so a moment hours ahead shows what
 //! the policy asks for then against the farm as it is now. Load rules
-//! start from the pools as they are (their memory lives in the running
-//! controller). Caps (`moves_per_tick`, `moves_per_role`), host cooldowns
+//! continue from the memory they are given: the running controller's for
+//! its own plan, none (they start from the pools as they are) for another
+//! policy. Caps (`moves_per_tick`, `moves_per_role`), host cooldowns
 //! and drain-before-move all apply, so the moves listed are only the
 //! first ones: later reconciles carry on until every role has its count.
 
@@ -53,15 +54,18 @@ pub struct RolePreview {
 }
 
 /// Previews the first reconcile at `at` on `farm`, given each agent's
-/// latest report by host name (`None`: a healthy report of its role).
+/// latest report by host name (`None`: a healthy report of its role) and
+/// the load rules' memory (a running controller's, or empty: rules that
+/// start fresh scale down without waiting for their stabilization window).
 pub fn preview<'r>(
     policy: &Policy,
     farm: &Farm,
     reports: impl Fn(&str) -> Option<&'r Report>,
+    rules: &AutoscaleState,
     at: Millis,
 ) -> Preview {
     let observed = super::reporting(farm, reports, at, policy);
-    let decision = wanted::decide(policy, farm, &observed, &AutoscaleState::new(), at);
+    let decision = wanted::decide(policy, farm, &observed, rules, at);
     let steps = reconcile::plan(policy, farm, &observed, &decision.wanted, at);
     let mut scratch = farm.clone();
     let events = steps
@@ -142,7 +146,7 @@ hosts:
         let policy = load_str(std::path::Path::new("p.yaml"), POLICY).expect("policy loads");
         let now = at("2026-11-24T06:30");
         let farm = inventory_farm(&policy, now);
-        let p = preview(&policy, &farm, |_| None, now);
+        let p = preview(&policy, &farm, |_| None, &AutoscaleState::new(), now);
         assert_eq!(p.schedule.as_ref().map(|(s, _)| s.as_str()), Some("bulge"));
         assert_eq!(p.live_hosts, 5);
         let out = &p.roles.iter().find(|r| r.role == "smtp-out").expect("smtp-out");
@@ -172,7 +176,13 @@ hosts:
     fn outside_the_window_the_default_applies() {
         let policy = load_str(std::path::Path::new("p.yaml"), POLICY).expect("policy loads");
         let now = at("2026-11-24T12:00");
-        let p = preview(&policy, &inventory_farm(&policy, now), |_| None, now);
+        let p = preview(
+            &policy,
+            &inventory_farm(&policy, now),
+            |_| None,
+            &AutoscaleState::new(),
+            now,
+        );
         assert_eq!(p.schedule, None);
         let wanted: Vec<(&str, u32)> = p.roles.iter().map(|r| (r.role.as_str(), r.wanted)).collect();
         assert_eq!(wanted, [("smtp-out", 2), ("spare", 1), ("web", 2)]);

@@ -292,35 +292,30 @@ impl Agents {
         at: Millis,
     ) -> Vec<u32> {
         self.serving.clear();
+        // Counted for every role a host holds; only the policy's are read.
         let mut published: BTreeMap<&str, u32> = BTreeMap::new();
-        // Both maps are in name order: walk them side by side.
-        let mut assignments = farm.assignments.iter().peekable();
-        for (i, ((name, host), last)) in farm.hosts.iter().zip(&mut self.last).enumerate() {
-            while assignments.peek().is_some_and(|(n, _)| *n < name) {
-                assignments.next();
-            }
-            let a = assignments.next_if(|(n, _)| *n == name).map(|(_, a)| a);
-            let Some(a) = a else { continue };
+        for (i, host, a) in farm.with_assignments_indexed() {
             if let (Some(role), Phase::Active) = (a.role.as_deref(), &a.phase)
                 && !host.cordoned
                 && (host.is_static || !host.dead)
-                && policy.roles.contains_key(role)
             {
                 *published.entry(role).or_default() += 1;
             }
-            let Some(last) = last else { continue };
+            let Some(Some(last)) = self.last.get_mut(i) else {
+                continue;
+            };
             if host.dead {
                 continue;
             }
             let serving =
                 a.phase == Phase::Active && a.role.as_deref() == Some(self.mail.as_str()) && !host.cordoned;
             if serving {
-                self.serving.push((i, name.clone()));
+                self.serving.push((i, host.name.clone()));
             }
             let queue = if serving { share } else { 0.0 };
             if last.0 != a.role || last.1.to_bits() != queue.to_bits() {
                 *last = (a.role.clone(), queue);
-                observed.record(name, report(a.role.clone(), queue), at, i64::MAX);
+                observed.record(&host.name, report(a.role.clone(), queue), at, i64::MAX);
             }
         }
         let counts: Vec<u32> = policy

@@ -233,3 +233,24 @@ fn a_raised_wanted_count_never_keeps_another_role_below_its_min() {
         "{steps}"
     );
 }
+
+#[test]
+fn hosts_in_a_role_the_policy_dropped_are_taken_first_among_serving_ones() {
+    // `retired` is in no policy: its hosts are a surplus the declared roles
+    // may take like spares, by name among equals, with nothing to drain.
+    check(
+        &with_limits("moves_per_tick: 5, moves_per_role: 5, host_cooldown: 5m"),
+        "
+        smurf1 smtp-out
+        smurf2 smtp-out
+        smurf4 smtp-in
+        smurf7 retired
+        smurf6 retired
+        ",
+        NOW,
+        "
+        drain smurf6 retired -> web [reconciler: web below its min of 1]
+        finish smurf6 retired -> web [role retired is no longer in the policy]
+        ",
+    );
+}
