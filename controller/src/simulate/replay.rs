@@ -24,13 +24,15 @@
 //! replay's copy of the policy counts no silence as death, since none
 //! happens); a step whose plan inputs are those of an empty plan but for
 //! the clock, with no drain under way and every role at its count, is not
-//! planned again; published counts come from the walk that feeds the
-//! reports rather than from `membership` (debug builds check both agree).
+//! planned again; after the first step only the hosts a step's events
+//! name report again and are recounted, and published counts are kept
+//! from those rather than from `membership` (debug builds check both
+//! agree at every step that changed something).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::autoscale::AutoscaleState;
-use crate::farm::{Event, Farm, Millis, Phase};
+use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
 use crate::observed::{Observed, Report};
 use crate::policy::Policy;
 use crate::reconcile;
@@ -164,7 +166,7 @@ pub fn replay(
         u64::try_from(model.to - model.from + model.step).unwrap_or(u64::MAX),
     );
     let policy = &policy;
-    let mut agents = Agents::new(&farm, &model.mail_role);
+    let mut agents = Agents::new(policy, &farm, &model.mail_role);
 
     let mut observed = Observed::default();
     let mut rules = AutoscaleState::new();
@@ -182,11 +184,12 @@ pub fn replay(
             n => backlog / f64::from(n),
         };
         if k == 0 {
-            published = agents.report_all(policy, &farm, &mut observed, share, at);
+            agents.report_all(&farm, &mut observed, share, at);
+            (published, draining) = agents.counts(policy, &farm, &observed);
             if model.every_step {
                 published = published_counts(policy, &farm, &observed, &roles);
+                draining = count_draining(&farm);
             }
-            draining = count_draining(&farm);
         } else {
             agents.report_share(&mut observed, share, at);
         }
@@ -219,11 +222,16 @@ pub fn replay(
         if !events.is_empty() {
             // Agents take their new role at once; only then are they
             // published in it.
-            published = agents.report_all(policy, &farm, &mut observed, share, at);
+            if model.every_step {
+                agents.report_all(&farm, &mut observed, share, at);
+            } else {
+                agents.report_changed(&farm, &events, &mut observed, share, at);
+            }
+            (published, draining) = agents.counts(policy, &farm, &observed);
             if model.every_step {
                 published = published_counts(policy, &farm, &observed, &roles);
+                draining = count_draining(&farm);
             }
-            draining = count_draining(&farm);
         }
 
         let capacity = f64::from(published[mail]) * model.rate_per_minute * minutes;
@@ -253,99 +261,165 @@ pub fn replay(
     })
 }
 
-/// What each agent last reported, so it reports again only on a change.
-/// The farm's hosts never change during a replay, so agents are kept in
-/// the farm's host order and walked side by side with it.
+/// The agents and what they last said, in the farm's host order (a replay
+/// never adds or removes hosts). The first step looks at every host; after
+/// that only at the hosts a step's events name, so a step costs what it
+/// changed rather than the size of the farm.
 struct Agents {
     mail: String,
-    /// Per host, in the farm's order: the role and queue depth last
-    /// reported (`None`: a static host, which has no agent).
-    last: Vec<Option<(Option<String>, f64)>>,
-    /// Indices (into the farm's hosts) and names of the hosts serving mail.
-    serving: Vec<(usize, String)>,
+    /// The policy's roles, in order (published counts are in this order).
+    roles: Vec<String>,
+    /// Host names in the farm's order, to find a host an event names.
+    names: Vec<String>,
+    hosts: Vec<AgentState>,
+    /// Published hosts per role, in role order.
+    published: Vec<u32>,
+    /// Hosts draining.
+    draining: u32,
+    /// The hosts serving mail, by index.
+    serving: BTreeSet<usize>,
+}
+
+/// One host as the replay last saw it.
+struct AgentState {
+    /// The role and queue depth it last reported (`None`: a static host,
+    /// which has no agent).
+    last: Option<(Option<String>, f64)>,
+    /// The role it is published in, by number.
+    published: Option<usize>,
+    draining: bool,
 }
 
 impl Agents {
-    fn new(farm: &Farm, mail: &str) -> Self {
+    fn new(policy: &Policy, farm: &Farm, mail: &str) -> Self {
         Self {
             mail: mail.to_owned(),
-            last: farm
+            roles: policy.roles.keys().cloned().collect(),
+            names: farm.hosts.keys().cloned().collect(),
+            hosts: farm
                 .hosts
                 .values()
-                .map(|h| (!h.is_static).then_some((None, f64::NAN)))
+                .map(|h| AgentState {
+                    last: (!h.is_static).then_some((None, f64::NAN)),
+                    published: None,
+                    draining: false,
+                })
                 .collect(),
-            serving: Vec::new(),
+            published: vec![0; policy.roles.len()],
+            draining: 0,
+            serving: BTreeSet::new(),
         }
     }
 
-    /// Every agent whose role or queue changed reports at `at`. Returns
-    /// the hosts published per role, in role order: with every agent in
-    /// its role, [`reconcile::membership`]'s rule comes down to active,
-    /// not cordoned, and static or alive (debug builds check that it
-    /// agrees; `every_step` asks `membership` itself).
-    fn report_all(
+    /// Every host looks at its assignment and reports at `at` if what it
+    /// says changed.
+    fn report_all(&mut self, farm: &Farm, observed: &mut Observed, share: f64, at: Millis) {
+        for (i, host, a) in farm.with_assignments_indexed() {
+            self.look(i, host, a, observed, share, at);
+        }
+    }
+
+    /// The hosts `events` name look again and report at `at` if what they
+    /// say changed.
+    fn report_changed(
         &mut self,
-        policy: &Policy,
         farm: &Farm,
+        events: &[Event],
         observed: &mut Observed,
         share: f64,
         at: Millis,
-    ) -> Vec<u32> {
-        self.serving.clear();
-        // Counted for every role a host holds; only the policy's are read.
-        let mut published: BTreeMap<&str, u32> = BTreeMap::new();
-        for (i, host, a) in farm.with_assignments_indexed() {
-            if let (Some(role), Phase::Active) = (a.role.as_deref(), &a.phase)
-                && !host.cordoned
-                && (host.is_static || !host.dead)
-            {
-                *published.entry(role).or_default() += 1;
-            }
-            let Some(Some(last)) = self.last.get_mut(i) else {
+    ) {
+        for name in events.iter().filter_map(|e| e.host.as_deref()) {
+            let (Ok(i), Some(host), Some(a)) = (
+                self.names.binary_search_by(|n| n.as_str().cmp(name)),
+                farm.hosts.get(name),
+                farm.assignments.get(name),
+            ) else {
                 continue;
             };
-            if host.dead {
-                continue;
-            }
-            let serving =
-                a.phase == Phase::Active && a.role.as_deref() == Some(self.mail.as_str()) && !host.cordoned;
-            if serving {
-                self.serving.push((i, host.name.clone()));
-            }
-            let queue = if serving { share } else { 0.0 };
-            if last.0 != a.role || last.1.to_bits() != queue.to_bits() {
-                *last = (a.role.clone(), queue);
-                observed.record(&host.name, report(a.role.clone(), queue), at, i64::MAX);
-            }
+            self.look(i, host, a, observed, share, at);
         }
-        let counts: Vec<u32> = policy
-            .roles
-            .keys()
-            .map(|r| published.get(r.as_str()).copied().unwrap_or(0))
-            .collect();
-        debug_assert_eq!(
-            counts,
-            published_counts(
-                policy,
-                farm,
-                observed,
-                &policy.roles.keys().cloned().collect::<Vec<_>>()
-            ),
-            "the published counts agree with reconcile::membership"
-        );
-        counts
+    }
+
+    /// Host `i` as `host` and `a` say now. With every agent in its role,
+    /// [`reconcile::membership`]'s rule comes down to active, not
+    /// cordoned, and static or alive (debug builds check that the counts
+    /// agree; `every_step` asks `membership` itself).
+    fn look(
+        &mut self,
+        i: usize,
+        host: &HostRecord,
+        a: &Assignment,
+        observed: &mut Observed,
+        share: f64,
+        at: Millis,
+    ) {
+        let Some(state) = self.hosts.get_mut(i) else {
+            return;
+        };
+        if let Some(role) = state.published.take() {
+            self.published[role] -= 1;
+        }
+        if state.draining {
+            self.draining -= 1;
+        }
+        self.serving.remove(&i);
+
+        let active = a.phase == Phase::Active;
+        state.published = match a.role.as_deref() {
+            Some(role) if active && !host.cordoned && (host.is_static || !host.dead) => {
+                self.roles.iter().position(|r| r == role)
+            }
+            _ => None,
+        };
+        if let Some(role) = state.published {
+            self.published[role] += 1;
+        }
+        state.draining = a.is_draining();
+        self.draining += u32::from(state.draining);
+
+        let Some(last) = &mut state.last else { return };
+        if host.dead {
+            return;
+        }
+        let serving = active && a.role.as_deref() == Some(self.mail.as_str()) && !host.cordoned;
+        if serving {
+            self.serving.insert(i);
+        }
+        let queue = if serving { share } else { 0.0 };
+        if last.0 != a.role || last.1.to_bits() != queue.to_bits() {
+            *last = (a.role.clone(), queue);
+            observed.record(&host.name, report(a.role.clone(), queue), at, i64::MAX);
+        }
     }
 
     /// The mail hosts report their new share of the backlog.
     fn report_share(&mut self, observed: &mut Observed, share: f64, at: Millis) {
-        for (i, name) in &self.serving {
-            if let Some(Some(last)) = self.last.get_mut(*i)
+        for &i in &self.serving {
+            if let (Some(Some(last)), Some(name)) =
+                (self.hosts.get_mut(i).map(|h| &mut h.last), self.names.get(i))
                 && last.1.to_bits() != share.to_bits()
             {
                 last.1 = share;
                 observed.record(name, report(last.0.clone(), share), at, i64::MAX);
             }
         }
+    }
+
+    /// Published hosts per role, in role order, and hosts draining; debug
+    /// builds check both against the farm.
+    fn counts(&self, policy: &Policy, farm: &Farm, observed: &Observed) -> (Vec<u32>, u32) {
+        debug_assert_eq!(
+            self.published,
+            published_counts(policy, farm, observed, &self.roles),
+            "the published counts agree with reconcile::membership"
+        );
+        debug_assert_eq!(
+            self.draining,
+            count_draining(farm),
+            "the drains agree with the farm"
+        );
+        (self.published.clone(), self.draining)
     }
 }
 
