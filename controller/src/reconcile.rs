@@ -799,17 +799,24 @@ fn published<'f>(
 
 /// True when [`membership`] would return `current`, without building it.
 pub fn membership_is(policy: &Policy, farm: &Farm, observed: &Observed, current: &Membership) -> bool {
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    // Each role of `current`, its members, and how many of them were met:
+    // a handful of roles, so a list (this runs on every tick).
+    let mut roles: Vec<(&str, &[String], usize)> = current
+        .iter()
+        .map(|(role, members)| (role.as_str(), members.as_slice(), 0))
+        .collect();
     for (name, role) in published(policy, farm, observed) {
-        let at = seen.entry(role).or_default();
-        if current.get(role).and_then(|m| m.get(*at)) != Some(name) {
+        let Some((_, members, met)) = roles.iter_mut().find(|(r, _, _)| *r == role.as_str()) else {
+            return false;
+        };
+        if members.get(*met) != Some(name) {
             return false;
         }
-        *at += 1;
+        *met += 1;
     }
-    current
+    roles
         .iter()
-        .all(|(role, m)| !m.is_empty() && seen.get(role.as_str()).copied().unwrap_or(0) == m.len())
+        .all(|(_, members, met)| !members.is_empty() && *met == members.len())
 }
 
 /// Who is published in each role (see [`published`] for the rule).
