@@ -48,9 +48,13 @@ impl Observation {
 }
 
 /// Observations by host name.
+///
+/// Cloned on every tick (the reconcile works on a copy while heartbeats go
+/// on), so names are shared (`Arc<str>`) as reports are: a copy of 10,000
+/// observations allocates one table, not 10,000 strings.
 #[derive(Clone, Debug, Default)]
 pub struct Observed {
-    hosts: HashMap<String, Observation, foldhash::fast::RandomState>,
+    hosts: HashMap<Arc<str>, Observation, foldhash::fast::RandomState>,
 }
 
 impl Observed {
@@ -59,7 +63,7 @@ impl Observed {
     pub fn record(&mut self, host: &str, report: Report, now: Millis, dead_after_ms: Millis) {
         let entry = match self.hosts.get_mut(host) {
             Some(entry) => entry,
-            None => self.hosts.entry(host.to_owned()).or_default(),
+            None => self.hosts.entry(Arc::from(host)).or_default(),
         };
         let resumed = now - entry.last_heartbeat > dead_after_ms;
         let good = report.probe_failures.is_empty() && report.hook_failure.is_none();
@@ -76,11 +80,15 @@ impl Observed {
     /// so a restarted controller gives every agent `dead_after` to report
     /// before declaring anything (fail static).
     pub fn assume_alive(&mut self, host: &str, now: Millis) {
-        self.hosts.entry(host.to_owned()).or_insert_with(|| Observation {
+        if self.hosts.contains_key(host) {
+            return;
+        }
+        let fresh = Observation {
             last_heartbeat: now,
             good_streak: 0,
             report: Arc::default(),
-        });
+        };
+        self.hosts.insert(Arc::from(host), fresh);
     }
 
     /// Forgets a host (removed from the farm).
