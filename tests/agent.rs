@@ -465,6 +465,37 @@ fn a_second_agent_claiming_an_enrolled_name_stops_with_409() {
     assert!(first.running(), "the first agent goes on:\n{}", first.log());
 }
 
+#[test]
+fn a_closed_farm_refuses_unlisted_agents_with_403_until_the_policy_lists_them() {
+    let closed = POLICY.replace("hosts:\n", "enrolment: inventory\nhosts:\n");
+    let m = Muster::start_with(&closed, &["--agent-token", TOKEN]);
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut stranger = Agent::start(&m, root.path(), "smurf9", AgentSetup::default());
+    eventually(Duration::from_secs(5), "the 403 in the agent's log", || {
+        stranger.log().contains("403").then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        stranger.running(),
+        "a 403 is retried, not fatal:\n{}",
+        stranger.log()
+    );
+    let log = stranger.log();
+    assert!(log.contains("not in the policy's inventory"), "{log}");
+    assert!(!events(&m, None).contains("smurf9"), "nothing recorded");
+    let (_, hosts) = http(m.api, "GET", "/api/v1/hosts", None, None);
+    assert!(!hosts.contains("smurf9"), "{hosts}");
+
+    // The operator lists it and reloads: the same agent, still retrying, joins.
+    m.reload(&format!(
+        "{closed}  - {{ name: smurf9, address: 127.0.1.9, role: web }}\n"
+    ));
+    eventually(Duration::from_secs(15), "smurf9 in www", || {
+        has(&www(&m), "127.0.1.9").then_some(())
+    });
+    assert!(stranger.running(), "{}", stranger.log());
+}
+
 /// smtp-out checks a flag file per host; web hangs while `hang` exists.
 fn probe_policy(flags: &Path) -> String {
     POLICY

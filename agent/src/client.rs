@@ -120,6 +120,7 @@ pub fn classify(status: StatusCode, text: &str, name: &str) -> AgentError {
     let code = status.as_u16();
     match status {
         StatusCode::UNAUTHORIZED => AgentError::Unauthorized(message),
+        StatusCode::FORBIDDEN => AgentError::NotListed(message),
         StatusCode::CONFLICT => AgentError::NameTaken {
             name: name.to_owned(),
             message,

@@ -42,6 +42,11 @@ pub enum AgentError {
          and the controller's --agent-token"
     )]
     Unauthorized(String),
+    /// The controller accepts only the hosts its policy lists, and not this
+    /// one (403). Retried with backoff: an operator may add the host to the
+    /// policy and reload it.
+    #[error("the controller does not accept this host (403: {0})")]
+    NotListed(String),
     /// Another agent holds this host name (409): two boxes must not report
     /// under one name.
     #[error("the controller says host name {name:?} belongs to another agent (409: {message})")]
@@ -79,7 +84,11 @@ impl AgentError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::Unreachable(_) | Self::Server { .. } | Self::Unauthorized(_) | Self::BadReply(_)
+            Self::Unreachable(_)
+                | Self::Server { .. }
+                | Self::Unauthorized(_)
+                | Self::NotListed(_)
+                | Self::BadReply(_)
         )
     }
 }
@@ -97,6 +106,7 @@ mod tests {
                 message: "busy".into(),
             },
             AgentError::Unauthorized("no".into()),
+            AgentError::NotListed("not in the inventory".into()),
             AgentError::BadReply("eof".into()),
         ];
         assert!(retry.iter().all(AgentError::is_retryable));

@@ -158,6 +158,7 @@ impl From<&Probe> for ProbeSpec {
         (status = 200, description = "The host's assignment", body = HeartbeatReply),
         (status = 400, description = "Not JSON", body = ErrorResponse),
         (status = 401, description = "No valid agent token", body = ErrorResponse),
+        (status = 403, description = "The policy accepts only its inventory's hosts (enrolment: inventory) and this name is not listed", body = ErrorResponse),
         (status = 409, description = "The name is held by another agent token", body = ErrorResponse),
         (status = 413, description = "Body over 64 KiB", body = ErrorResponse),
         (status = 422, description = "Unknown field, wrong type, or a bad host name", body = ErrorResponse),
@@ -216,6 +217,9 @@ pub(crate) async fn heartbeat(
             "bad_name",
             e.to_string(),
         )),
+        Err(e @ HeartbeatError::NotListed(_)) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "not_listed", e.to_string()))
+        }
         Err(e @ HeartbeatError::Busy) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",

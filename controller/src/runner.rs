@@ -15,7 +15,7 @@ use crate::engine::{Engine, EngineError, SharedObserved, TickReport, assignment_
 use crate::farm::{Assignment, Event, Farm, HostRecord, Millis};
 use crate::observed::{Observation, Report};
 use crate::operator::{Operation, OperatorError, OperatorRequest, apply_operation, valid_label};
-use crate::policy::{Policy, Probe};
+use crate::policy::{Enrolment, Policy, Probe};
 use crate::stats::{ControllerStats, HeartbeatAges, heartbeat_ages};
 use crate::wanted::Decision;
 use crate::zone_builder::Membership;
@@ -89,6 +89,13 @@ pub enum HeartbeatError {
     /// The name cannot be a DNS label.
     #[error("host name {0:?} must be one DNS label: a-z, 0-9 and '-', at most 63 characters")]
     BadName(String),
+    /// The policy accepts only the hosts its inventory lists
+    /// (`enrolment: inventory`), and this one is not among them.
+    #[error(
+        "host {0:?} is not in the policy's inventory and the policy accepts no other hosts \
+         (enrolment: inventory); add it under hosts and reload, or set enrolment: open"
+    )]
+    NotListed(String),
     /// The controller is shutting down or overloaded.
     #[error("the controller is busy; retry")]
     Busy,
@@ -181,6 +188,9 @@ impl ControllerHandle {
         }
         let view = self.view.load();
         let known = view.farm.hosts.get(&hb.name);
+        if known.is_none() && view.policy.enrolment == Enrolment::Inventory {
+            return Err(HeartbeatError::NotListed(hb.name));
+        }
         let bound = known.and_then(|h| h.token_hash.as_deref());
         let issue = match (credential, bound) {
             (AgentCredential::Token(hash), Some(held)) if hash == held => false,

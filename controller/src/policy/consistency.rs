@@ -1,6 +1,7 @@
 //! Checks across parts of a policy whose parts are each valid: mail
 //! exchanges nothing gives an address (an error); mins the inventory cannot
-//! fill and schedule windows that overlap (warnings).
+//! fill (an error when the inventory is the whole farm, else a warning) and
+//! schedule windows that overlap (warnings).
 //!
 //! Runs only when nothing else was found, so its messages never follow
 //! from an earlier mistake.
@@ -12,7 +13,7 @@ use jiff::Timestamp;
 
 use super::locate::YamlPath;
 use super::validate::Checker;
-use super::{FixedData, MemberRecord, Policy};
+use super::{Enrolment, FixedData, MemberRecord, Policy};
 use crate::schedule;
 
 pub(super) fn check(c: &mut Checker, policy: &Policy) {
@@ -25,13 +26,31 @@ pub(super) fn check(c: &mut Checker, policy: &Policy) {
 }
 
 /// Every role's `min` should be reachable by the inventory's hosts that
-/// may hold it, and all mins together by the hosts there are. Agents may
-/// enrol hosts the inventory does not list, so this is a warning (`muster
-/// check --strict` makes it an error).
+/// may hold it, and all mins together by the hosts there are. With
+/// `enrolment: inventory` the inventory is the whole farm and a min it
+/// cannot fill is an error; with open enrolment agents may bring hosts the
+/// inventory does not list, so it is a warning (`muster check --strict`
+/// makes it an error).
 fn mins_fit_the_inventory(c: &mut Checker, policy: &Policy) {
+    let closed = policy.enrolment == Enrolment::Inventory;
+    let note = |c: &mut Checker, at: &YamlPath, message: String| {
+        if closed {
+            c.report(at, message);
+        } else {
+            c.warn(at, message);
+        }
+    };
+    let (unless, remedy) = if closed {
+        (
+            "",
+            "; or set enrolment: open if agents will enrol hosts not listed here",
+        )
+    } else {
+        ("unless agents enrol more, ", "")
+    };
     let roles_at = YamlPath::root().key("roles");
     let total: u32 = policy.roles.values().map(|r| r.min).sum();
-    if policy.hosts.iter().all(|h| h.is_static) {
+    if !closed && policy.hosts.iter().all(|h| h.is_static) {
         if total > 0 {
             c.warn(
                 &roles_at,
@@ -61,10 +80,10 @@ fn mins_fit_the_inventory(c: &mut Checker, policy: &Policy) {
         if (role.min as usize) > can {
             let message = format!(
                 "min {} for role \"{name}\" but only {can} host(s) in the inventory may hold it; \
-                 unless agents enrol more, lower the min or make more hosts eligible (roles: [...])",
+                 {unless}lower the min or make more hosts eligible (roles: [...]){remedy}",
                 role.min
             );
-            c.warn(&roles_at.key(name).key("min"), message);
+            note(c, &roles_at.key(name).key("min"), message);
         }
     }
     let serving = policy
@@ -75,9 +94,9 @@ fn mins_fit_the_inventory(c: &mut Checker, policy: &Policy) {
     if total as usize > serving {
         let message = format!(
             "the roles' mins add up to {total} but the inventory has only {serving} host(s) that can \
-             hold a role; unless agents enrol more, lower some mins or add hosts"
+             hold a role; {unless}lower some mins or add hosts{remedy}"
         );
-        c.warn(&roles_at, message);
+        note(c, &roles_at, message);
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Policy {
     pub roles: BTreeMap<String, Role>,
     /// The inventory: hosts known without an agent enrolling them.
     pub hosts: Vec<Host>,
+    /// Whether agents of hosts the inventory does not list may join.
+    pub enrolment: Enrolment,
     /// Secondaries allowed to transfer the zone; each is sent NOTIFY.
     pub secondaries: Vec<SocketAddr>,
     /// Wanted counts outside every schedule window (roles not named get
@@ -79,6 +81,19 @@ pub struct Heartbeat {
     pub revive_after: u32,
     /// Percent of a pool going silent at once that triggers fail-static (default 50).
     pub panic_threshold_percent: u8,
+}
+
+/// Who may join the farm by sending heartbeats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Enrolment {
+    /// Any agent with a valid token; the inventory is a starting point
+    /// (the default).
+    #[default]
+    Open,
+    /// Only hosts the inventory lists: the inventory is the whole farm, so
+    /// `muster check` can tell for certain whether the mins fit it, and a
+    /// heartbeat from any other name is refused.
+    Inventory,
 }
 
 /// Rate limits on automatic changes, so a wrong policy cannot swing the

@@ -29,6 +29,7 @@ pub(super) struct RawPolicy {
     pub(super) autoscale: Vec<RawAutoscale>,
     #[serde(default)]
     pub(super) hosts: Vec<RawHost>,
+    pub(super) enrolment: Option<Text>,
     #[serde(default)]
     pub(super) secondaries: Vec<Text>,
 }

@@ -13,7 +13,7 @@ use hickory_proto::rr::Name;
 
 use super::locate::{Spot, YamlPath};
 use super::raw::{RawHeartbeat, RawLimits, RawPolicy, RawSoa, Text};
-use super::{Heartbeat, Limits, Policy, Soa, automation, consistency, inventory, roles, values};
+use super::{Enrolment, Heartbeat, Limits, Policy, Soa, automation, consistency, inventory, roles, values};
 
 /// Problems found so far, each with what it points at.
 pub(super) type Found = Vec<(Spot, String)>;
@@ -59,6 +59,18 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
     });
     let roles = roles::roles(&mut c, &ctx, raw.roles);
     let hosts = inventory::hosts(&mut c, &ctx, raw.hosts);
+    let enrolment = c
+        .field(&top, "enrolment", raw.enrolment.as_ref(), |text| {
+            match text.trim() {
+                "open" => Ok(Enrolment::Open),
+                "inventory" => Ok(Enrolment::Inventory),
+                other => Err(format!(
+                    "\"{other}\" is not open or inventory; write `open` to let any agent with a token join, \
+                 or `inventory` to accept only the hosts listed under hosts"
+                )),
+            }
+        })
+        .unwrap_or_default();
     let policy = Policy {
         source: source.to_owned(),
         nameservers,
@@ -71,6 +83,7 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
         autoscale: automation::autoscale(&mut c, &ctx, &roles, raw.autoscale),
         roles,
         hosts,
+        enrolment,
         zone: ctx.zone,
         ttl: ctx.ttl,
         warnings: Vec::new(),

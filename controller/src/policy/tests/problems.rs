@@ -349,3 +349,52 @@ fn mins_the_inventory_cannot_fill_are_warnings() {
     assert!(warnings[1].starts_with("2:27 min 2 for role \"smtp-out\" but only 1 host(s)"));
     assert!(warnings[2].starts_with("2:44 min 1 for role \"web\" but only 0 host(s)"));
 }
+
+#[test]
+fn mins_larger_than_a_closed_farm_are_errors() {
+    check(
+        &[
+            "zone: lists.example.test",
+            "roles: { smtp-out: { min: 2 }, web: { min: 1 } }",
+            "enrolment: inventory",
+            "hosts:",
+            "  - { name: a, address: 192.0.2.1, roles: [smtp-out] }",
+        ],
+        &[
+            "2:8 the roles' mins add up to 3 but the inventory has only 1 host(s) that can hold a role; \
+             lower some mins or add hosts; or set enrolment: open",
+            "2:27 min 2 for role \"smtp-out\" but only 1 host(s) in the inventory may hold it; lower the min",
+            "2:44 min 1 for role \"web\" but only 0 host(s) in the inventory may hold it; lower the min",
+        ],
+    );
+    // Static hosts holding a role count; nameserver-only ones do not.
+    check(
+        &[
+            "zone: lists.example.test",
+            "roles: { web: { min: 1, records: [ { name: www, type: A } ] } }",
+            "enrolment: inventory",
+            "hosts: [ { name: ns1, address: 192.0.2.53, static: true } ]",
+        ],
+        &[
+            "2:8 the roles' mins add up to 1 but the inventory has only 0 host(s)",
+            "2:22 min 1 for role \"web\" but only 0 host(s) in the inventory may hold it",
+        ],
+    );
+    let fits = load(&[
+        "zone: lists.example.test",
+        "roles: { web: { min: 1, records: [ { name: www, type: A } ] } }",
+        "enrolment: inventory",
+        "hosts: [ { name: old, address: 192.0.2.5, role: web, static: true } ]",
+    ]);
+    assert!(fits.warnings.is_empty(), "{:?}", fits.warnings);
+    assert_eq!(fits.enrolment, crate::policy::Enrolment::Inventory);
+}
+
+#[test]
+fn enrolment_is_open_or_inventory() {
+    check(
+        &with_head(&["enrolment: closed"]),
+        &["3:12 enrolment: \"closed\" is not open or inventory; write `open`"],
+    );
+    assert_eq!(load(&with_head(&[])).enrolment, crate::policy::Enrolment::Open);
+}
