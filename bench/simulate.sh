@@ -10,6 +10,9 @@
 # in"), the median, and PASS/MISS; exits 1 on a MISS.
 #
 # Settings (environment): HOSTS=10000 ROUNDS=3 BENCH_CPU=1 RATE=600
+# MOVES=N replaces the policy's limits with N moves per reconcile and N/2
+# out of one role at once (a stress day: every host that can move, moves),
+# instead of the shipped 2 and 1.
 #
 # Usage: bench/simulate.sh | tee /tmp/simulate-bench.txt
 set -euo pipefail
@@ -33,15 +36,22 @@ if command -v taskset >/dev/null && [ "$CPU" -lt "$(nproc --all)" ]; then
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+policy=policies/morning-bulge.yaml
+if [ -n "${MOVES:-}" ]; then
+  sed "s/^limits: .*/limits: { moves_per_tick: $MOVES, moves_per_role: $((MOVES / 2 > 0 ? MOVES / 2 : 1)), host_cooldown: 5m }/" \
+    "$policy" >"$out/policy.yaml"
+  grep -q "moves_per_tick: $MOVES," "$out/policy.yaml" || { echo "could not set the limits in $policy" >&2; exit 1; }
+  policy=$out/policy.yaml
+fi
 
 echo "machine: $(nproc --all) CPU $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
 echo "tree: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+uncommitted changes'), $(rustc --version)"
-echo "run: ${pin[*]:-unpinned} $MUSTER_BIN simulate --policy policies/morning-bulge.yaml --load policies/bulge-day.csv --from 2026-11-24 --rate $RATE --hosts $HOSTS --quiet --svg OUT.svg"
+echo "run: ${pin[*]:-unpinned} $MUSTER_BIN simulate --policy $policy${MOVES:+ (limits: $MOVES moves a reconcile)} --load policies/bulge-day.csv --from 2026-11-24 --rate $RATE --hosts $HOSTS --quiet --svg OUT.svg"
 
 times=()
 for round in $(seq "$ROUNDS"); do
   start=$(date +%s.%N)
-  "${pin[@]}" "$MUSTER_BIN" simulate --policy policies/morning-bulge.yaml --load policies/bulge-day.csv \
+  "${pin[@]}" "$MUSTER_BIN" simulate --policy "$policy" --load policies/bulge-day.csv \
     --from 2026-11-24 --rate "$RATE" --hosts "$HOSTS" --quiet --svg "$out/day.svg" >"$out/day.txt"
   end=$(date +%s.%N)
   wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')

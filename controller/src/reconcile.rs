@@ -435,6 +435,93 @@ struct Candidate<'r> {
     load: f64,
 }
 
+/// The hosts that may move in one plan, and which of them are taken.
+///
+/// The best host for a role is the first by (unassigned, then spares, then
+/// others; the largest surplus of the role it leaves; the least loaded;
+/// name). Within the hosts of one role all but load and name are the same,
+/// so each role's hosts are kept sorted by load, then name, and a cursor
+/// per (role held, role wanted) skips those already taken or not fit for
+/// the wanted role: both last for the whole plan, so a plan looks at each
+/// host once per wanted role rather than once per move.
+struct Movable<'r> {
+    list: Vec<Candidate<'r>>,
+    taken: Vec<bool>,
+    /// Indices into `list` by the role held (0: none, 1 + the role's
+    /// number), each sorted by load, then name.
+    by_role: Vec<Vec<usize>>,
+    /// Per (role held, role wanted): how far into `by_role` every host
+    /// is taken or unfit.
+    cursors: Vec<usize>,
+    /// How many roles can be wanted (the declared ones).
+    wanted_roles: usize,
+}
+
+impl<'r> Movable<'r> {
+    /// `list` in name order; `held_roles` roles may be held, the first
+    /// `wanted_roles` of them may be wanted.
+    fn new(list: Vec<Candidate<'r>>, held_roles: usize, wanted_roles: usize) -> Self {
+        let mut by_role = vec![Vec::new(); held_roles + 1];
+        for (i, c) in list.iter().enumerate() {
+            by_role[c.role.map_or(0, |r| r + 1)].push(i);
+        }
+        for group in &mut by_role {
+            // Stable: equal loads keep name order.
+            group.sort_by(|&a, &b| list[a].load.total_cmp(&list[b].load));
+        }
+        Self {
+            taken: vec![false; list.len()],
+            cursors: vec![0; by_role.len() * wanted_roles],
+            list,
+            by_role,
+            wanted_roles,
+        }
+    }
+
+    /// Takes the best host for `role` among those that `fit` it and hold
+    /// no role or one whose `surplus` is `Some`.
+    fn choose(
+        &mut self,
+        role: usize,
+        fits: impl Fn(&Candidate<'r>) -> bool,
+        surplus: impl Fn(usize) -> Option<i64>,
+    ) -> Option<&Candidate<'r>> {
+        let mut best: Option<(usize, i64)> = None;
+        for (group, members) in self.by_role.iter().enumerate() {
+            let held = group.checked_sub(1);
+            if held == Some(role) {
+                continue;
+            }
+            let Some(surplus) = held.map_or(Some(0), &surplus) else {
+                continue;
+            };
+            let cursor = &mut self.cursors[group * self.wanted_roles + role];
+            while let Some(&i) = members.get(*cursor) {
+                if !self.taken[i] && fits(&self.list[i]) {
+                    break;
+                }
+                *cursor += 1;
+            }
+            let Some(&i) = members.get(*cursor) else { continue };
+            let better = best.is_none_or(|(b, best_surplus)| {
+                let (x, y) = (&self.list[i], &self.list[b]);
+                x.rank
+                    .cmp(&y.rank)
+                    .then(best_surplus.cmp(&surplus))
+                    .then(x.load.total_cmp(&y.load))
+                    .then(i.cmp(&b))
+                    .is_lt()
+            });
+            if better {
+                best = Some((i, surplus));
+            }
+        }
+        let (i, _) = best?;
+        self.taken[i] = true;
+        Some(&self.list[i])
+    }
+}
+
 /// Moves hosts into roles below their wanted count.
 fn fill_roles<'r>(
     policy: &Policy,
@@ -504,7 +591,7 @@ fn fill_roles<'r>(
     // Never twice at one instant, even with no cooldown: what was chosen
     // at `now` stays chosen when planning again at `now`.
     let cooldown = millis(policy.limits.host_cooldown).max(1);
-    let mut candidates: Option<(Vec<Candidate<'r>>, Vec<bool>)> = None;
+    let mut movable: Option<Movable<'r>> = None;
     let mut steps = Vec::new();
     // Every role to its min first, taking from roles above their own min;
     // then to its wanted count, taking only from roles above theirs; then to
@@ -518,8 +605,8 @@ fn fill_roles<'r>(
             while count[role] < target[role] && budget > 0 {
                 // The hosts that could move at all, in name order, with
                 // their load: once per plan, not once per move.
-                let (candidates, chosen) = candidates.get_or_insert_with(|| {
-                    let list: Vec<Candidate<'r>> = rows
+                let movable = movable.get_or_insert_with(|| {
+                    let list = rows
                         .iter()
                         .zip(&held)
                         .filter(|(row, _)| {
@@ -538,47 +625,25 @@ fn fill_roles<'r>(
                                 .unwrap_or(0.0),
                         })
                         .collect();
-                    let chosen = vec![false; list.len()];
-                    (list, chosen)
+                    Movable::new(list, names.len(), declared)
                 });
-                // The roles that may give a host now, with their surplus:
-                // once per move, not once per host.
-                let donors: Vec<Option<i64>> = (0..names.len())
-                    .map(|from| {
-                        (count[from] > target[from] && outgoing[from] < policy.limits.moves_per_role)
-                            .then(|| i64::from(count[from]) - i64::from(wants[from]))
-                    })
-                    .collect();
-                // Eligible and labelled; unassigned first, then spares,
-                // then the largest surplus, the least loaded; `min_by`
-                // keeps the first of equals, and candidates are in name
-                // order, so ties go by name.
+                // A role may give a host now if it is above its target and
+                // not already draining as many as it may at once; the one
+                // with the largest surplus over its wanted count gives first.
+                let surplus = |from: usize| {
+                    (count[from] > target[from] && outgoing[from] < policy.limits.moves_per_role)
+                        .then(|| i64::from(count[from]) - i64::from(wants[from]))
+                };
+                // Eligible for the role and carrying its labels.
                 let needs = policy.roles.get(name).map(|r| &r.labels);
-                let donor = candidates
-                    .iter()
-                    .zip(chosen.iter())
-                    .enumerate()
-                    .filter(|(_, (c, chosen))| !**chosen && c.role != Some(role))
-                    .filter_map(|(i, (c, _))| {
-                        let surplus = match c.role {
-                            None => 0,
-                            Some(from) => donors[from]?,
-                        };
-                        Some((i, c, surplus))
-                    })
-                    .filter(|(_, c, _)| {
-                        let h = c.row.host;
-                        (h.eligible.is_empty() || h.eligible.iter().any(|e| e == name))
-                            && needs.is_none_or(|n| n.iter().all(|(k, v)| h.labels.get(k) == Some(v)))
-                    })
-                    .min_by(|x, y| {
-                        x.1.rank
-                            .cmp(&y.1.rank)
-                            .then(y.2.cmp(&x.2))
-                            .then(x.1.load.total_cmp(&y.1.load))
-                    });
-                let Some((i, candidate, _)) = donor else { break };
-                chosen[i] = true;
+                let fits = |c: &Candidate<'_>| {
+                    let h = c.row.host;
+                    (h.eligible.is_empty() || h.eligible.iter().any(|e| e == name))
+                        && needs.is_none_or(|n| n.iter().all(|(k, v)| h.labels.get(k) == Some(v)))
+                };
+                let Some(candidate) = movable.choose(role, fits, surplus) else {
+                    break;
+                };
                 budget -= 1;
                 count[role] += 1;
                 let (actor, reason) = match wanted.cause(name) {
@@ -831,4 +896,120 @@ pub fn membership(policy: &Policy, farm: &Farm, observed: &Observed) -> Membersh
         }
     }
     members
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use proptest::prelude::*;
+
+    use super::{Candidate, Movable, Row};
+    use crate::farm::{Assignment, HostRecord};
+
+    /// Roles that can be wanted; one more (number 3) is held but no
+    /// longer declared.
+    const WANTED_ROLES: usize = 3;
+    const HELD_ROLES: usize = 4;
+
+    fn host(i: usize) -> HostRecord {
+        HostRecord {
+            name: format!("h{i:03}"),
+            addresses: Vec::new(),
+            eligible: Vec::new(),
+            labels: Default::default(),
+            is_static: false,
+            pinned: false,
+            cordoned: false,
+            dead: false,
+            token_hash: None,
+        }
+    }
+
+    /// Host `i`: the role it holds, its load, and the wanted roles it fits
+    /// (a bit each).
+    type Spec = (Option<usize>, u8, u8);
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        (proptest::option::of(0..HELD_ROLES), 0u8..3, 0u8..8)
+    }
+
+    /// One move: the wanted role and each held role's surplus (`None`: may
+    /// not give a host now).
+    fn request() -> impl Strategy<Value = (usize, Vec<Option<i64>>)> {
+        (
+            0..WANTED_ROLES,
+            proptest::collection::vec(proptest::option::of(-2i64..3), HELD_ROLES),
+        )
+    }
+
+    /// The rule `Movable::choose` implements, by looking at every host.
+    fn by_looking_at_every_host(
+        list: &[Candidate<'_>],
+        taken: &[bool],
+        fits: &dyn Fn(usize) -> bool,
+        role: usize,
+        surplus: &[Option<i64>],
+    ) -> Option<usize> {
+        list.iter()
+            .enumerate()
+            .filter(|(i, c)| !taken[*i] && c.role != Some(role) && fits(*i))
+            .filter_map(|(i, c)| {
+                let s = match c.role {
+                    None => 0,
+                    Some(from) => surplus[from]?,
+                };
+                Some((i, c, s))
+            })
+            .min_by(|x, y| {
+                x.1.rank
+                    .cmp(&y.1.rank)
+                    .then(y.2.cmp(&x.2))
+                    .then(x.1.load.total_cmp(&y.1.load))
+            })
+            .map(|(i, _, _)| i)
+    }
+
+    proptest! {
+        #[test]
+        fn choose_takes_the_host_a_full_scan_would(
+            specs in proptest::collection::vec(spec(), 0..40),
+            requests in proptest::collection::vec(request(), 1..30),
+        ) {
+            let hosts: Vec<HostRecord> = (0..specs.len()).map(host).collect();
+            let rows: Vec<Row<'_>> = hosts
+                .iter()
+                .map(|h| Row { host: h, assignment: Cow::Owned(Assignment::active(None, 0)), alive: true })
+                .collect();
+            let candidates = || -> Vec<Candidate<'_>> {
+                rows.iter()
+                    .zip(&specs)
+                    .map(|(row, &(role, load, _))| Candidate {
+                        row,
+                        role,
+                        rank: role.map_or(0, |r| if r == 1 { 1 } else { 2 }),
+                        load: f64::from(load),
+                    })
+                    .collect()
+            };
+            let reference = candidates();
+            let mut taken = vec![false; reference.len()];
+            let fits_index = |i: usize, role: usize| specs[i].2 & (1 << role) != 0;
+            let mut movable = Movable::new(candidates(), HELD_ROLES, WANTED_ROLES);
+            for (role, surplus) in requests {
+                let expected = by_looking_at_every_host(&reference, &taken, &|i| fits_index(i, role), role, &surplus);
+                let fits = |c: &Candidate<'_>| {
+                    let i = hosts.iter().position(|h| std::ptr::eq(h, c.row.host)).expect("a listed host");
+                    fits_index(i, role)
+                };
+                let got = movable
+                    .choose(role, fits, |from| surplus[from])
+                    .map(|c| hosts.iter().position(|h| std::ptr::eq(h, c.row.host)).expect("a listed host"));
+                prop_assert_eq!(got, expected);
+                if let Some(i) = expected {
+                    taken[i] = true;
+                }
+            }
+        }
+    }
 }
