@@ -295,7 +295,13 @@ fn render(view: &PlanView, api: Option<&str>) -> String {
     }
     out.push('\n');
 
-    if view.steps.is_empty() {
+    let nothing_later = view.then.is_empty() && view.settles.outcome == "settled";
+    if view.steps.is_empty() && nothing_later {
+        line(
+            &mut out,
+            "the first reconcile at that moment would change nothing: every role has its count".to_owned(),
+        );
+    } else if view.steps.is_empty() {
         line(
             &mut out,
             "the first reconcile at that moment would change nothing".to_owned(),
@@ -333,8 +339,107 @@ fn render(view: &PlanView, api: Option<&str>) -> String {
         out.push_str(&table(&rows, &[]));
     }
     out.push('\n');
+    if !(view.steps.is_empty() && nothing_later) {
+        render_then(&mut out, view);
+        out.push('\n');
+    }
     out.push_str(&wrap(&view.note, 100));
     out
+}
+
+/// At most this many later moves are listed (`--json` has them all).
+const MOVES_SHOWN: usize = 40;
+
+/// The reconciles after the first: the moves they start, and how they end.
+fn render_then(out: &mut String, view: &PlanView) {
+    let moves: Vec<_> = view
+        .then
+        .iter()
+        .filter(|s| matches!(s.step.kind.as_str(), "drain-start" | "assign"))
+        .collect();
+    let settles = &view.settles;
+    let when = |at_ms: Option<i64>, at: &Option<String>| match (at_ms, at) {
+        (Some(ms), Some(at)) => format!("{} ({})", clock(at), after(ms - view.at_ms)),
+        _ => "-".to_owned(),
+    };
+    let more = match moves.len() {
+        0 => "then".to_owned(),
+        1 => "then 1 more move;".to_owned(),
+        n => format!("then {n} more moves;"),
+    };
+    let from = when(settles.at_ms, &settles.at);
+    let summary = match settles.outcome.as_str() {
+        "frozen" => "fail-static is in force: automation moves nothing until the silent hosts are heard from"
+            .to_owned(),
+        "settled" => format!("{more} every role has its count from {from}"),
+        "short" => {
+            let short: Vec<String> = settles
+                .short
+                .iter()
+                .map(|r| format!("{} stays at {} of {}", r.role, r.members, r.wanted))
+                .collect();
+            format!(
+                "{more} from {from} nothing more can move and {} (no other live host may hold it, \
+                 carries its labels, and is free to leave its role)",
+                short.join(", ")
+            )
+        }
+        _ => format!(
+            "{more} still moving at {from}, where looking stopped (a plan follows at most 500 moves, or a day)"
+        ),
+    };
+    let summary = if moves.is_empty() {
+        summary
+    } else {
+        format!("{summary}:")
+    };
+    out.push_str(&summary);
+    out.push('\n');
+    if moves.is_empty() {
+        return;
+    }
+    let role = |r: &Option<String>| r.clone().unwrap_or_else(|| "(none)".to_owned());
+    let rows: Vec<Vec<String>> = moves
+        .iter()
+        .take(MOVES_SHOWN)
+        .map(|m| {
+            let change = match m.step.kind.as_str() {
+                "assign" => format!("→ {}", role(&m.step.to)),
+                _ => format!("{} → {}", role(&m.step.from), role(&m.step.to)),
+            };
+            vec![
+                format!("  {}", clock(&m.at)),
+                after(m.at_ms - view.at_ms),
+                m.step.host.clone().unwrap_or_default(),
+                change,
+                m.step.actor.clone(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&rows, &[1]));
+    if moves.len() > MOVES_SHOWN {
+        out.push_str(&format!(
+            "  … and {} more (--json lists every step)\n",
+            moves.len() - MOVES_SHOWN
+        ));
+    }
+}
+
+/// The wall-clock time of an RFC 3339 instant (`06:30:00`).
+fn clock(rfc3339: &str) -> &str {
+    rfc3339.get(11..19).unwrap_or(rfc3339)
+}
+
+/// A span after the moment planned: `+30s`, `+4m30s`, `+1h02m`.
+fn after(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, 0) if ms > 0 => format!("+{:.1}s", ms as f64 / 1000.0),
+        (0, 0, s) => format!("+{s}s"),
+        (0, m, 0) => format!("+{m}m"),
+        (0, m, s) => format!("+{m}m{s:02}s"),
+        (h, m, _) => format!("+{h}h{m:02}m"),
+    }
 }
 
 /// Columns as wide as their widest cell, two spaces apart; the columns

@@ -244,7 +244,31 @@ fn plan_inside_the_window_wants_all_but_three_and_lists_moves() {
         assert_eq!(step["to"], "smtp-out");
         assert_eq!(step["actor"], "morning-bulge");
     }
-    assert!(p["note"].as_str().is_some_and(|n| n.contains("first reconcile")));
+    assert!(
+        p["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("Nothing was changed."))
+    );
+    // The reconciles after it: seven more hosts, each drained first, until
+    // smtp-out has its 13 (4 + 2 + 7), on the controller's clock.
+    let then = p["then"].as_array().expect("then");
+    let started: Vec<&Value> = then.iter().filter(|s| s["kind"] == "drain-start").collect();
+    assert_eq!(started.len(), 7, "{then:?}");
+    assert!(
+        started
+            .iter()
+            .all(|s| s["to"] == "smtp-out" && s["actor"] == "morning-bulge")
+    );
+    let finished = then.iter().filter(|s| s["kind"] == "move").count();
+    assert_eq!(finished, 2 + 7, "every drain ends: {then:?}");
+    let at_ms = p["at_ms"].as_i64().expect("at_ms");
+    let times: Vec<i64> = then.iter().filter_map(|s| s["at_ms"].as_i64()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]) && times[0] > at_ms,
+        "{times:?}"
+    );
+    assert_eq!(p["settles"]["outcome"], "settled");
+    assert_eq!(p["settles"]["at_ms"].as_i64(), times.last().copied());
 
     // The same for people.
     let out = muster(&[
@@ -261,6 +285,10 @@ fn plan_inside_the_window_wants_all_but_three_and_lists_moves() {
     assert!(
         text.lines()
             .any(|l| l.starts_with("smtp-out") && l.contains("13") && l.contains("all-but 3")),
+        "{text}"
+    );
+    assert!(
+        text.contains("then 7 more moves; every role has its count from "),
         "{text}"
     );
     let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -286,7 +314,12 @@ fn plan_outside_the_window_shows_the_default() {
         "2026-11-24T12:00",
     ]));
     assert!(text.contains("in force: default_want"), "{text}");
-    assert!(text.contains("would change nothing"), "{text}");
+    assert!(
+        text.contains("would change nothing: every role has its count"),
+        "{text}"
+    );
+    assert_eq!(p["then"], serde_json::json!([]));
+    assert_eq!(p["settles"]["outcome"], "settled");
 
     for bad in ["soon", "2026-13-01"] {
         let out = muster(&["plan", "--policy", "policies/morning-bulge.yaml", "--at", bad]);
@@ -371,6 +404,16 @@ fn plan_against_a_running_server() {
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["steps"], p["steps"]);
+    // Two moves reach all-but 1 of 4: after the first reconcile only their
+    // drains end.
+    assert_eq!(body["settles"]["outcome"], "settled", "{body}");
+    let later: Vec<&str> = body["then"]
+        .as_array()
+        .expect("then")
+        .iter()
+        .filter_map(|s| s["kind"].as_str())
+        .collect();
+    assert_eq!(later, ["move", "move"], "{body}");
     let (_, hosts) = call(m.api, "GET", "/api/v1/hosts", None, None);
     let smtp_out = hosts
         .as_array()

@@ -1,14 +1,16 @@
 //! `GET /api/v1/plan?at=`: what the first reconcile at a moment would do
-//! to the live farm under the policy in force. Changes nothing.
+//! to the live farm under the policy in force, and the reconciles after it
+//! until every role has its count. Changes nothing.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use muster_controller::farm::Event;
 use muster_controller::farm::Millis;
 use muster_controller::policy::Policy;
 use muster_controller::runner::now_millis;
 use muster_controller::simulate::time::{default_zone, parse_instant, rfc3339, zone_name};
-use muster_controller::simulate::{self, Preview};
+use muster_controller::simulate::{self, Outcome, Preview};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -55,6 +57,11 @@ pub struct PlanView {
     /// What the reconcile would do, in order, as the events it would log
     /// (`drain-start`, `assign`, `move` for a finished drain, `death`, …).
     pub steps: Vec<PlanStep>,
+    /// The reconciles after the first, until every role has its count:
+    /// each step with the time it would be taken.
+    pub then: Vec<PlanTimedStep>,
+    /// How those reconciles end.
+    pub settles: PlanSettles,
     /// At most this many moves start per reconcile.
     pub moves_per_tick: u32,
     /// At most this many hosts drain out of one role at once.
@@ -110,13 +117,55 @@ pub struct PlanStep {
     pub reason: String,
 }
 
+/// A step of a later reconcile, with its time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanTimedStep {
+    /// When the reconcile taking it would run, RFC 3339 in the plan's
+    /// timezone.
+    pub at: String,
+    /// The same, in milliseconds since the epoch.
+    pub at_ms: i64,
+    /// The step.
+    #[serde(flatten)]
+    pub step: PlanStep,
+}
+
+/// How the reconciles after the first end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanSettles {
+    /// `settled` (every role has its count), `short` (nothing more can
+    /// move and some roles stay below their count), `unfinished` (not
+    /// settled after 500 moves or a day) or `frozen` (fail-static is in
+    /// force: automation moves nothing).
+    pub outcome: String,
+    /// When the last step is taken (`settled`, `short`) or where looking
+    /// stopped (`unfinished`), RFC 3339; `null` when `frozen`.
+    pub at: Option<String>,
+    /// The same, in milliseconds since the epoch.
+    pub at_ms: Option<i64>,
+    /// The roles that stay short of their count.
+    pub short: Vec<PlanShortRole>,
+}
+
+/// A role that stays below its count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanShortRole {
+    /// The role.
+    pub role: String,
+    /// Live hosts serving it.
+    pub members: u32,
+    /// The count wanted.
+    pub wanted: u32,
+}
+
 /// What every plan leaves out.
-const NOTE: &str = "The first reconcile at that moment only: moves_per_tick, moves_per_role, \
-     host cooldowns and drain-before-move apply, and later reconciles continue until every role \
-     has its wanted count. Agents are assumed to keep reporting as they do now. Load rules \
-     continue from the running controller's memory (cooldown, stabilization) in the server's \
-     own plan and start from the pools as they are in a plan of another policy file. Nothing \
-     was changed.";
+const NOTE: &str = "moves_per_tick, moves_per_role, host cooldowns and drain-before-move apply \
+     to every reconcile. The later reconciles keep the counts of that moment (no window opens or \
+     closes, no load rule changes its mind) and assume agents keep reporting as they do now \
+     (queues included: a drain that waits for an empty queue waits for its timeout if the queue \
+     is not empty now) and take each new role at once. Load rules continue from the running \
+     controller's memory (cooldown, stabilization) in the server's own plan and start from the \
+     pools as they are in a plan of another policy file. Nothing was changed.";
 
 impl PlanView {
     /// The view of `preview`, planned with `policy` against `against`
@@ -156,21 +205,59 @@ impl PlanView {
                     reason: r.cause.as_ref().map(|c| c.reason.clone()),
                 })
                 .collect(),
-            steps: preview
+            steps: preview.events.iter().map(PlanStep::from).collect(),
+            then: preview
+                .then
                 .events
                 .iter()
-                .map(|e| PlanStep {
-                    kind: e.kind.clone(),
-                    host: e.host.clone(),
-                    from: e.from_role.clone(),
-                    to: e.to_role.clone(),
-                    actor: e.actor.clone(),
-                    reason: e.reason.clone(),
+                .map(|e| PlanTimedStep {
+                    at: rfc3339(e.at, &tz),
+                    at_ms: e.at,
+                    step: PlanStep::from(e),
                 })
                 .collect(),
+            settles: PlanSettles::new(&preview.then.outcome, |at| rfc3339(at, &tz)),
             moves_per_tick: policy.limits.moves_per_tick,
             moves_per_role: policy.limits.moves_per_role,
             note: NOTE.to_owned(),
+        }
+    }
+}
+
+impl From<&Event> for PlanStep {
+    fn from(e: &Event) -> Self {
+        Self {
+            kind: e.kind.clone(),
+            host: e.host.clone(),
+            from: e.from_role.clone(),
+            to: e.to_role.clone(),
+            actor: e.actor.clone(),
+            reason: e.reason.clone(),
+        }
+    }
+}
+
+impl PlanSettles {
+    /// `outcome`, with times shown by `show`.
+    fn new(outcome: &Outcome, show: impl Fn(Millis) -> String) -> Self {
+        let (name, at, short) = match outcome {
+            Outcome::Settled { at } => ("settled", Some(*at), Vec::new()),
+            Outcome::Short { at, roles } => ("short", Some(*at), roles.clone()),
+            Outcome::Unfinished { at } => ("unfinished", Some(*at), Vec::new()),
+            Outcome::Frozen => ("frozen", None, Vec::new()),
+        };
+        Self {
+            outcome: name.to_owned(),
+            at: at.map(show),
+            at_ms: at,
+            short: short
+                .into_iter()
+                .map(|(role, members, wanted)| PlanShortRole {
+                    role,
+                    members,
+                    wanted,
+                })
+                .collect(),
         }
     }
 }

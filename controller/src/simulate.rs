@@ -15,6 +15,8 @@
 //! - [`preview()`]: one moment, against a farm (the live one, or the
 //!   policy's inventory).
 //! - [`replay()`]: a span of time in steps, with a mail backlog.
+//! - [`settle`]: after a preview's first reconcile, the ones that follow
+//!   until every role has its count.
 //! - [`trace`]: the CSV of arriving mail; [`time`]: instants and steps as
 //!   people type them.
 //!
@@ -25,6 +27,7 @@
 
 pub mod preview;
 pub mod replay;
+pub mod settle;
 pub mod time;
 pub mod trace;
 
@@ -33,6 +36,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 pub use preview::{Preview, RolePreview, preview};
 pub use replay::{Model, Replay, Sample, Summary, replay};
+pub use settle::{Outcome, Settling};
 pub use trace::Trace;
 
 use crate::autoscale::AutoscaleState;

@@ -7,8 +7,9 @@
 //! continue from the memory they are given: the running controller's for
 //! its own plan, none (they start from the pools as they are) for another
 //! policy. Caps (`moves_per_tick`, `moves_per_role`), host cooldowns
-//! and drain-before-move all apply, so the moves listed are only the
-//! first ones: later reconciles carry on until every role has its count.
+//! and drain-before-move all apply, so the moves of that reconcile are only
+//! the first ones: [`super::settle`] follows the later reconciles until
+//! every role has its count.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,8 @@ use crate::policy::Policy;
 use crate::reconcile;
 use crate::schedule;
 use crate::wanted::{self, Cause};
+
+use super::settle::{Settling, settle};
 
 /// What the first reconcile at [`Preview::at`] would do.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +37,8 @@ pub struct Preview {
     pub roles: Vec<RolePreview>,
     /// The steps the reconcile would take, as the events it would log.
     pub events: Vec<Event>,
+    /// The reconciles after it, until every role has its count.
+    pub then: Settling,
 }
 
 /// One role at the moment previewed.
@@ -64,7 +69,7 @@ pub fn preview<'r>(
     rules: &AutoscaleState,
     at: Millis,
 ) -> Preview {
-    let observed = super::reporting(farm, reports, at, policy);
+    let observed = super::reporting(farm, &reports, at, policy);
     let decision = wanted::decide(policy, farm, &observed, rules, at);
     let steps = reconcile::plan(policy, farm, &observed, &decision.wanted, at);
     let mut scratch = farm.clone();
@@ -72,6 +77,7 @@ pub fn preview<'r>(
         .iter()
         .map(|step| reconcile::apply(&mut scratch, step, at))
         .collect();
+    let then = settle(policy, scratch, &reports, &decision.wanted, at);
 
     let mut members: BTreeMap<&str, u32> = BTreeMap::new();
     let mut incoming: BTreeMap<&str, u32> = BTreeMap::new();
@@ -103,6 +109,7 @@ pub fn preview<'r>(
         live_hosts: decision.live_hosts,
         roles,
         events,
+        then,
     }
 }
 
