@@ -33,6 +33,24 @@ pub struct HostRecord {
     pub token_hash: Option<String>,
 }
 
+impl HostRecord {
+    /// A host with an agent, eligible for any role, with no labels and no
+    /// flag set; struct update syntax sets the rest.
+    pub fn new(name: impl Into<String>, addresses: Vec<IpAddr>) -> Self {
+        Self {
+            name: name.into(),
+            addresses,
+            eligible: Vec::new(),
+            labels: BTreeMap::new(),
+            is_static: false,
+            pinned: false,
+            cordoned: false,
+            dead: false,
+            token_hash: None,
+        }
+    }
+}
+
 /// Where a host is in its role.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Phase {

@@ -388,15 +388,9 @@ fn register(ctx: &Ctx<'_>, farm: &mut Farm, new: &NewHost) -> Result<Vec<Event>,
     farm.hosts.insert(
         ctx.host.to_owned(),
         HostRecord {
-            name: ctx.host.to_owned(),
-            addresses: new.addresses.clone(),
-            eligible: Vec::new(),
             labels: new.labels.clone(),
             is_static: true,
-            pinned: false,
-            cordoned: false,
-            dead: false,
-            token_hash: None,
+            ..HostRecord::new(ctx.host, new.addresses.clone())
         },
     );
     farm.assignments
@@ -465,15 +459,8 @@ hosts:
             farm.hosts.insert(
                 name.to_owned(),
                 HostRecord {
-                    name: name.to_owned(),
-                    addresses: vec![IpAddr::from([192, 0, 2, 9])],
-                    eligible: Vec::new(),
-                    labels: BTreeMap::new(),
                     is_static,
-                    pinned: false,
-                    cordoned: false,
-                    dead: false,
-                    token_hash: None,
+                    ..HostRecord::new(name, vec![IpAddr::from([192, 0, 2, 9])])
                 },
             );
             farm.assignments

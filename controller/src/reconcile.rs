@@ -913,17 +913,7 @@ mod tests {
     const HELD_ROLES: usize = 4;
 
     fn host(i: usize) -> HostRecord {
-        HostRecord {
-            name: format!("h{i:03}"),
-            addresses: Vec::new(),
-            eligible: Vec::new(),
-            labels: Default::default(),
-            is_static: false,
-            pinned: false,
-            cordoned: false,
-            dead: false,
-            token_hash: None,
-        }
+        HostRecord::new(format!("h{i:03}"), Vec::new())
     }
 
     /// Host `i`: the role it holds, its load, and the wanted roles it fits

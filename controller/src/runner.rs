@@ -465,15 +465,8 @@ fn enrol(
             farm.hosts.insert(
                 name.to_owned(),
                 HostRecord {
-                    name: name.to_owned(),
-                    addresses,
-                    eligible: Vec::new(),
-                    labels: Default::default(),
-                    is_static: false,
-                    pinned: false,
-                    cordoned: false,
-                    dead: false,
                     token_hash: token_hash.clone(),
+                    ..HostRecord::new(name, addresses)
                 },
             );
             farm.assignments

@@ -31,7 +31,6 @@ pub mod settle;
 pub mod time;
 pub mod trace;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 pub use preview::{Preview, RolePreview, preview};
@@ -92,17 +91,7 @@ pub fn synthetic_farm(policy: &Policy, count: u32, now: Millis) -> Farm {
         let [_, b, c, d] = i.to_be_bytes();
         farm.hosts.insert(
             name.clone(),
-            HostRecord {
-                name: name.clone(),
-                addresses: vec![IpAddr::V4(Ipv4Addr::new(10, b, c, d))],
-                eligible: Vec::new(),
-                labels: BTreeMap::new(),
-                is_static: false,
-                pinned: false,
-                cordoned: false,
-                dead: false,
-                token_hash: None,
-            },
+            HostRecord::new(name.clone(), vec![IpAddr::V4(Ipv4Addr::new(10, b, c, d))]),
         );
         farm.assignments
             .insert(name.clone(), Assignment::active(None, now));
@@ -148,6 +137,8 @@ pub fn reporting<'r>(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::policy::load_file;
     use crate::simulate::time::{default_zone, parse_instant};

@@ -359,15 +359,9 @@ hosts:
 
     fn host(name: &str, is_static: bool, dead: bool) -> HostRecord {
         HostRecord {
-            name: name.to_owned(),
-            addresses: Vec::new(),
-            eligible: Vec::new(),
-            labels: Default::default(),
             is_static,
-            pinned: false,
-            cordoned: false,
             dead,
-            token_hash: None,
+            ..HostRecord::new(name, Vec::new())
         }
     }
 

@@ -24,17 +24,7 @@ store_battery!(
 // ---- fixtures ----
 
 fn host(name: &str) -> HostRecord {
-    HostRecord {
-        name: name.to_owned(),
-        addresses: vec!["192.0.2.11".parse().expect("ip")],
-        eligible: Vec::new(),
-        labels: BTreeMap::new(),
-        is_static: false,
-        pinned: false,
-        cordoned: false,
-        dead: false,
-        token_hash: None,
-    }
+    HostRecord::new(name, vec!["192.0.2.11".parse().expect("ip")])
 }
 
 /// A host with every field away from its default.

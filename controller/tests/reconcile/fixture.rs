@@ -22,7 +22,6 @@
 //! Static hosts never report, whatever their flags say. A line `panic`
 //! starts the farm in fail-static.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use muster_controller::farm::{Assignment, Farm, HostRecord, Millis, Phase};
@@ -82,17 +81,7 @@ impl World {
         let mut words = line.split_whitespace();
         let name = words.next().expect("a host name").to_owned();
         let role = role_word(words.next().unwrap_or_else(|| panic!("{line}: no role")));
-        let mut host = HostRecord {
-            name: name.clone(),
-            addresses: Vec::new(),
-            eligible: Vec::new(),
-            labels: BTreeMap::new(),
-            is_static: false,
-            pinned: false,
-            cordoned: false,
-            dead: false,
-            token_hash: None,
-        };
+        let mut host = HostRecord::new(name.clone(), Vec::new());
         let mut assignment = Assignment::active(role.clone(), 0);
         let mut report = Report {
             role: role.clone(),
