@@ -225,14 +225,18 @@ fn span_label(setup: &Setup) -> String {
     )
 }
 
-/// A time in the output: `06:00`, or `11-25 06:00` when the span covers
-/// more than one local date.
+/// A time in the output: `06:00`, `06:00:30` when steps are not whole
+/// minutes, or `11-25 06:00` when the span covers more than one local date.
 fn when(setup: &Setup, at: Millis) -> String {
     let tz = &setup.tz;
+    let mut time = clock(at, tz);
+    if setup.model.step % 60_000 != 0 || setup.model.from % 60_000 != 0 {
+        let _ = write!(time, ":{:02}", at.div_euclid(1000).rem_euclid(60));
+    }
     if date(setup.model.from, tz) == date(setup.model.to - 1, tz) {
-        clock(at, tz)
+        time
     } else {
-        format!("{} {}", date(at, tz).get(5..).unwrap_or(""), clock(at, tz))
+        format!("{} {time}", date(at, tz).get(5..).unwrap_or(""))
     }
 }
 
@@ -272,7 +276,7 @@ fn render(setup: &Setup, replay: &Replay, quiet: bool, took: f64) -> String {
     );
     let _ = writeln!(
         out,
-        "pools: hosts published (/wanted when it differs); the backlog is what waits at the end of the step\n"
+        "pools: hosts published (/wanted when it differs; ! below its min); the backlog is what waits at the end of the step\n"
     );
 
     let mut header: Vec<String> = vec!["time".to_owned(), "in force".to_owned()];
@@ -286,11 +290,18 @@ fn render(setup: &Setup, replay: &Replay, quiet: bool, took: f64) -> String {
                 .unwrap_or_else(|| muster_controller::wanted::DEFAULT_WANT.to_owned()),
         ];
         cells.extend(
-            s.published.iter().zip(&s.wanted).map(
-                |(p, w)| {
-                    if p == w { p.to_string() } else { format!("{p}/{w}") }
-                },
-            ),
+            s.published
+                .iter()
+                .zip(&s.wanted)
+                .zip(&replay.mins)
+                .map(|((p, w), min)| {
+                    let below = if p < min { "!" } else { "" };
+                    if p == w {
+                        format!("{p}{below}")
+                    } else {
+                        format!("{p}{below}/{w}")
+                    }
+                }),
         );
         cells.extend([s.draining.to_string(), count(s.backlog)]);
         cells
@@ -319,13 +330,18 @@ fn render(setup: &Setup, replay: &Replay, quiet: bool, took: f64) -> String {
     out.push_str(&line(&header));
     let hour = 3_600_000;
     let mut previous_schedule: Option<Option<String>> = None;
+    let mut previous_below: Option<Vec<bool>> = None;
     let last = replay.samples.len().saturating_sub(1);
     for (k, s) in replay.samples.iter().enumerate() {
         let hourly = (s.at - model.from) % hour == 0;
         let changed = previous_schedule.as_ref() != Some(&s.schedule);
         previous_schedule = Some(s.schedule.clone());
+        // A pool falling below its min, or back: always worth a line.
+        let below: Vec<bool> = s.published.iter().zip(&replay.mins).map(|(p, m)| p < m).collect();
+        let crossed = previous_below.as_ref().is_some_and(|b| *b != below);
+        previous_below = Some(below);
         let eventful = !s.events.is_empty() && !quiet;
-        if !(k == 0 || k == last || hourly || changed || eventful) {
+        if !(k == 0 || k == last || hourly || changed || crossed || eventful) {
             continue;
         }
         out.push_str(&line(&row(s)));

@@ -162,6 +162,73 @@ fn the_text_output_shows_moves_hours_and_a_summary() {
     assert!(quiet.contains("peak backlog:"));
 }
 
+/// web starts one host short of its min; a spare fills it within a step.
+const DIP: &str = r#"
+zone: lists.example.test
+ttl: 30
+nameservers: [ns1.lists.example.test]
+roles:
+  smtp-out: { min: 1, records: [ { name: smtp-out, type: MX, priority: 5 } ] }
+  web: { min: 2, records: [ { name: www, type: A } ] }
+  spare: { min: 0 }
+default_want: { smtp-out: 1, web: 2, spare: rest }
+hosts:
+  - { name: ns1, address: 192.0.2.1, static: true }
+  - { name: a1, address: 192.0.2.11, role: smtp-out }
+  - { name: a2, address: 192.0.2.12, role: web }
+  - { name: a3, address: 192.0.2.13, role: spare }
+  - { name: a4, address: 192.0.2.14, role: spare }
+"#;
+
+#[test]
+fn a_pool_below_its_min_is_marked_and_counted_even_in_quiet_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("dip.yaml");
+    std::fs::write(&policy, DIP).expect("write policy");
+    let out = muster(&[
+        "simulate",
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "--from",
+        "2026-11-24T00:00:00Z",
+        "--to",
+        "2026-11-24T02:00:00Z",
+        "--step",
+        "10s",
+        "--rate",
+        "600",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("time"))
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    // time, in force, smtp-out, spare, web, draining, backlog
+    assert_eq!(
+        rows[0],
+        [
+            "time", "in", "force", "smtp-out", "spare", "web", "draining", "backlog"
+        ]
+    );
+    assert_eq!(
+        rows[1],
+        ["00:00:00", "default-want", "1", "1", "1!/2", "1", "0"],
+        "{text}"
+    );
+    // The step it is back at its min is shown although nothing is hourly
+    // about it and --quiet hides moves.
+    assert_eq!(
+        rows[2],
+        ["00:00:30", "default-want", "1", "1", "2", "0", "0"],
+        "{text}"
+    );
+    assert!(text.contains("time below min: web 30s"), "{text}");
+}
+
 #[test]
 fn synthetic_hosts_and_the_same_outcome_planning_every_step() {
     let mut args = DAY.to_vec();
