@@ -143,6 +143,47 @@ fn many_silent_at_once_is_a_panic_that_keeps_the_last_good_set() {
 }
 
 #[test]
+fn cordoning_the_silent_hosts_takes_them_out_during_a_panic_and_ends_it() {
+    let m = Muster::start_with(POLICY, &["--agent-token", TOKEN, "--admin-token", "ops=s3cret"]);
+    let mut sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
+    eventually(Duration::from_secs(5), "four members", || {
+        (pool(&m).len() == 4).then_some(())
+    });
+    for s in &mut sims[..3] {
+        s.kill();
+    }
+    let read = |path: &str| http(m.api, "GET", path, Some("s3cret"), None).1;
+    eventually(Duration::from_secs(6), "the panic event", || {
+        read("/api/v1/events?limit=1000")
+            .contains(r#""kind":"panic""#)
+            .then_some(())
+    });
+    // The hosts really are gone (a rack lost power, say): the operator
+    // takes each out of DNS; fail-static does not stand in the way.
+    for host in ["smurf1", "smurf2", "smurf3"] {
+        let (status, body) = http(
+            m.api,
+            "POST",
+            &format!("/api/v1/hosts/{host}/cordon?force=true"),
+            Some("s3cret"),
+            None,
+        );
+        assert!(status == 200 || status == 202, "{host}: {status} {body}");
+    }
+    eventually(Duration::from_secs(4), "only smurf4 published", || {
+        (pool(&m) == ["127.0.1.4"]).then_some(())
+    });
+    // With no silent host left under automation, the panic is over and the
+    // controller acts again.
+    eventually(Duration::from_secs(4), "the end of the panic", || {
+        read("/api/v1/events?limit=1000")
+            .contains(r#""kind":"panic-end""#)
+            .then_some(())
+    });
+    assert!(read("/api/v1/pools").contains(r#""panic":false"#));
+}
+
+#[test]
 fn sigkill_and_restart_keep_pools_events_and_a_growing_serial() {
     let mut m = Muster::start_with(POLICY, &["--agent-token", TOKEN]);
     let mut sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
