@@ -245,8 +245,14 @@ fn three_agents_fill_their_pools_and_a_killed_one_leaves_and_comes_back() {
         ..AgentSetup::default()
     });
     wait_for_everyone(&m);
-    assert_eq!(agents[1].held(), "smtp-out\n");
-    assert_eq!(agents[2].held(), "web\n");
+    // The controller publishes an agent that reports no role yet on its
+    // first heartbeat; the agent writes down the role from the reply a
+    // moment later.
+    eventually(
+        Duration::from_secs(3),
+        "smurf2 and smurf3 to hold their roles",
+        || (agents[1].held() == "smtp-out\n" && agents[2].held() == "web\n").then_some(()),
+    );
 
     let killed = Instant::now();
     agents[1].kill();
