@@ -16,12 +16,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use muster_api::client::{Client, ClientConfig, ClientError};
-use muster_api::{HostView, PlanView};
+use muster_api::{HostView, PlanStep, PlanView};
 use muster_controller::autoscale::AutoscaleState;
 use muster_controller::farm::{Assignment, Farm, HostRecord, Phase};
 use muster_controller::observed::Report;
 use muster_controller::policy;
 use muster_controller::runner::now_millis;
+use muster_controller::simulate::settle::MOVES_FOLLOWED;
 use muster_controller::simulate::time::{default_zone, parse_instant, parse_zone};
 use muster_controller::simulate::{self, inventory_farm};
 
@@ -295,16 +296,13 @@ fn render(view: &PlanView, api: Option<&str>) -> String {
     }
     out.push('\n');
 
-    let nothing_later = view.then.is_empty() && view.settles.outcome == "settled";
-    if view.steps.is_empty() && nothing_later {
+    // Nothing now and nothing later: one line says it all.
+    let at_rest = view.steps.is_empty() && view.then.is_empty() && view.settles.outcome == "settled";
+    if view.steps.is_empty() {
+        let rest = if at_rest { ": every role has its count" } else { "" };
         line(
             &mut out,
-            "the first reconcile at that moment would change nothing: every role has its count".to_owned(),
-        );
-    } else if view.steps.is_empty() {
-        line(
-            &mut out,
-            "the first reconcile at that moment would change nothing".to_owned(),
+            format!("the first reconcile at that moment would change nothing{rest}"),
         );
     } else {
         line(
@@ -322,16 +320,10 @@ fn render(view: &PlanView, api: Option<&str>) -> String {
                 "death" => "mark dead",
                 other => other,
             };
-            let role = |r: &Option<String>| r.clone().unwrap_or_else(|| "(none)".to_owned());
-            let change = match s.kind.as_str() {
-                "drain-start" | "move" => format!("{} → {}", role(&s.from), role(&s.to)),
-                "assign" => format!("→ {}", role(&s.to)),
-                _ => String::new(),
-            };
             rows.push(vec![
                 format!("  {what}"),
                 s.host.clone().unwrap_or_default(),
-                change,
+                change(s),
                 s.actor.clone(),
                 s.reason.clone(),
             ]);
@@ -339,7 +331,7 @@ fn render(view: &PlanView, api: Option<&str>) -> String {
         out.push_str(&table(&rows, &[]));
     }
     out.push('\n');
-    if !(view.steps.is_empty() && nothing_later) {
+    if !at_rest {
         render_then(&mut out, view);
         out.push('\n');
     }
@@ -385,7 +377,8 @@ fn render_then(out: &mut String, view: &PlanView) {
             )
         }
         _ => format!(
-            "{more} still moving at {from}, where looking stopped (a plan follows at most 500 moves, or a day)"
+            "{more} still moving at {from}, where looking stopped (a plan follows at most \
+             {MOVES_FOLLOWED} moves, or a day)"
         ),
     };
     let summary = if moves.is_empty() {
@@ -398,20 +391,15 @@ fn render_then(out: &mut String, view: &PlanView) {
     if moves.is_empty() {
         return;
     }
-    let role = |r: &Option<String>| r.clone().unwrap_or_else(|| "(none)".to_owned());
     let rows: Vec<Vec<String>> = moves
         .iter()
         .take(MOVES_SHOWN)
         .map(|m| {
-            let change = match m.step.kind.as_str() {
-                "assign" => format!("→ {}", role(&m.step.to)),
-                _ => format!("{} → {}", role(&m.step.from), role(&m.step.to)),
-            };
             vec![
                 format!("  {}", clock(&m.at)),
                 after(m.at_ms - view.at_ms),
                 m.step.host.clone().unwrap_or_default(),
-                change,
+                change(&m.step),
                 m.step.actor.clone(),
             ]
         })
@@ -422,6 +410,16 @@ fn render_then(out: &mut String, view: &PlanView) {
             "  … and {} more (--json lists every step)\n",
             moves.len() - MOVES_SHOWN
         ));
+    }
+}
+
+/// The role change a step makes: `web → smtp-out`, `→ web`, or nothing.
+fn change(step: &PlanStep) -> String {
+    let role = |r: &Option<String>| r.clone().unwrap_or_else(|| "(none)".to_owned());
+    match step.kind.as_str() {
+        "drain-start" | "move" => format!("{} → {}", role(&step.from), role(&step.to)),
+        "assign" => format!("→ {}", role(&step.to)),
+        _ => String::new(),
     }
 }
 

@@ -48,7 +48,9 @@ pub use events::{EventView, EventsQuery, StreamQuery};
 pub use farm::{MemberView, PoolView, PoolsView};
 pub use hosts::{DrainView, HostView};
 pub use operations::{ForceQuery, MoveAccepted, MoveBody, MoveQuery, NewHostBody, PinBody};
-pub use plan::{PlanQuery, PlanRole, PlanSchedule, PlanStep, PlanView};
+pub use plan::{
+    PlanQuery, PlanRole, PlanSchedule, PlanSettles, PlanShortRole, PlanStep, PlanTimedStep, PlanView,
+};
 pub use policy::ReloadView;
 pub use status::{History, Sample};
 pub use tls::{TlsConfig, TlsError};

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::farm::Millis;
+use crate::farm::{Millis, millis};
 use crate::policy::{Aggregate, Autoscale};
 
 /// What one rule remembers between reconciles.
@@ -76,10 +76,6 @@ pub fn recommend(rule: &Autoscale, load: &Load) -> u32 {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let hosts = hosts as u32;
     hosts.max(rule.min).min(rule.max.unwrap_or(u32::MAX))
-}
-
-fn millis(d: std::time::Duration) -> Millis {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The rule's state after measuring `load` at `now`. `previous` is `None`

@@ -9,6 +9,11 @@ use std::net::IpAddr;
 /// Milliseconds since the Unix epoch. Pure code takes time as this value.
 pub type Millis = i64;
 
+/// A span as [`Millis`], saturating (a span past `i64::MAX` ms is forever).
+pub fn millis(d: std::time::Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// One box of the farm.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostRecord {

@@ -32,9 +32,9 @@ use std::collections::{BTreeMap, HashSet};
 /// Host names, hashed (foldhash): the reconciler looks every host up.
 type NameSet<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
 
-use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
+use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase, millis};
 use crate::observed::{Observation, Observed};
-use crate::policy::{DrainUntil, Policy};
+use crate::policy::{DrainUntil, Policy, Role};
 use crate::zone_builder::Membership;
 
 /// How many hosts each role should have now, and why. Schedules and load
@@ -138,10 +138,6 @@ fn health(obs: Option<&Observation>, now: Millis, dead_after: Millis) -> Health 
         }
         Some(_) => Health::Fresh,
     }
-}
-
-fn millis(d: std::time::Duration) -> Millis {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// One host as the counts see it, after the liveness and drain rules.
@@ -387,8 +383,7 @@ fn drain_over(
     let Some(role) = policy.roles.get(from) else {
         return Some(dropped_role(from));
     };
-    let ttl = role.records.iter().map(|r| r.ttl).max().unwrap_or(policy.ttl);
-    if elapsed < i64::from(ttl) * 1000 {
+    if elapsed < records_ttl(policy, role) {
         return None;
     }
     let timed_out = elapsed >= millis(role.drain.timeout);
@@ -404,6 +399,20 @@ fn drain_over(
         )),
         DrainUntil::QueueEmpty | DrainUntil::Timeout => None,
     }
+}
+
+/// How long a host that left `role`'s records may still be sent work: the
+/// longest TTL among them. No drain ends sooner.
+pub(crate) fn records_ttl(policy: &Policy, role: &Role) -> Millis {
+    let ttl = role.records.iter().map(|r| r.ttl).max().unwrap_or(policy.ttl);
+    i64::from(ttl) * 1000
+}
+
+/// How long after a move a host may not move again. Never less than a
+/// millisecond, even with no cooldown: what was chosen at one instant
+/// stays chosen when planning again at that instant.
+pub(crate) fn move_cooldown(policy: &Policy) -> Millis {
+    millis(policy.limits.host_cooldown).max(1)
 }
 
 /// Roles by number for one plan: the policy's, in its order, then any role
@@ -588,9 +597,7 @@ fn fill_roles<'r>(
         }
     }
 
-    // Never twice at one instant, even with no cooldown: what was chosen
-    // at `now` stays chosen when planning again at `now`.
-    let cooldown = millis(policy.limits.host_cooldown).max(1);
+    let cooldown = move_cooldown(policy);
     let mut movable: Option<Movable<'r>> = None;
     let mut steps = Vec::new();
     // Every role to its min first, taking from roles above their own min;

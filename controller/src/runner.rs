@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::engine::{Engine, EngineError, SharedObserved, TickReport, assignment_state};
-use crate::farm::{Assignment, Event, Farm, HostRecord, Millis};
+use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, millis};
 use crate::observed::{Observation, Report};
 use crate::operator::{Operation, OperatorError, OperatorRequest, apply_operation, valid_label};
 use crate::policy::{Enrolment, Policy, Probe};
@@ -22,9 +22,7 @@ use crate::zone_builder::Membership;
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_millis() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, millis)
 }
 
 /// What readers (the API, heartbeat replies) see of the controller: a
@@ -188,9 +186,6 @@ impl ControllerHandle {
         }
         let view = self.view.load();
         let known = view.farm.hosts.get(&hb.name);
-        if known.is_none() && view.policy.enrolment == Enrolment::Inventory {
-            return Err(HeartbeatError::NotListed(hb.name));
-        }
         let bound = known.and_then(|h| h.token_hash.as_deref());
         let issue = match (credential, bound) {
             (AgentCredential::Token(hash), Some(held)) if hash == held => false,
@@ -199,12 +194,16 @@ impl ControllerHandle {
             (AgentCredential::Shared, None) => false,
             (AgentCredential::Enrolment, None) => true,
         };
+        // A token good for joining, from a name a closed farm does not list.
+        if known.is_none() && view.policy.enrolment == Enrolment::Inventory {
+            return Err(HeartbeatError::NotListed(hb.name));
+        }
         let issued_token = if issue {
             Some(crate::tokens::new_token().map_err(|_| HeartbeatError::Busy)?)
         } else {
             None
         };
-        let dead_after = i64::try_from(view.policy.heartbeat.dead_after.as_millis()).unwrap_or(i64::MAX);
+        let dead_after = millis(view.policy.heartbeat.dead_after);
         let interval = view.policy.heartbeat.interval;
         let needs_enrol = issue
             || match known {
@@ -333,10 +332,7 @@ async fn run(
     let Published { view, decision } = published;
     let mut failures = 0u32;
     loop {
-        // Twice per heartbeat interval (at most every 500 ms): a host is
-        // declared dead at most half an interval after `dead_after`.
-        let interval = (engine.policy().heartbeat.interval / 2)
-            .clamp(Duration::from_millis(50), Duration::from_millis(500));
+        let interval = engine.policy().heartbeat.tick();
         // Back off while the store is away: DNS keeps the last snapshot.
         let wait = interval * 2u32.saturating_pow(failures.min(5));
         let changed = tokio::select! {

@@ -21,7 +21,7 @@
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 
-use crate::farm::Millis;
+use crate::farm::{Millis, millis};
 use crate::policy::Schedule;
 
 /// How far ahead `overlaps` looks: a year and a day covers every cron.
@@ -47,7 +47,7 @@ fn fire_at(schedule: &Schedule, date: Date, (hour, minute): (i8, i8)) -> Option<
 
 /// The start of the window of `schedule` open at `now`, if one is.
 pub fn open_since(schedule: &Schedule, now: Millis) -> Option<Millis> {
-    let length = i64::try_from(schedule.duration.as_millis()).unwrap_or(i64::MAX);
+    let length = millis(schedule.duration);
     let today = schedule.timezone.to_datetime(timestamp(now)).date();
     let first = schedule
         .timezone
@@ -128,7 +128,7 @@ pub fn overlaps(schedules: &[Schedule], from: Millis) -> Vec<Overlap> {
     let windows: Vec<Vec<(Millis, Millis)>> = schedules
         .iter()
         .map(|s| {
-            let length = i64::try_from(s.duration.as_millis()).unwrap_or(i64::MAX);
+            let length = millis(s.duration);
             firings(s, from, until, OVERLAP_MAX_WINDOWS)
                 .into_iter()
                 .map(|start| (start, start.saturating_add(length)))

@@ -39,7 +39,7 @@ pub use settle::{Outcome, Settling};
 pub use trace::Trace;
 
 use crate::autoscale::AutoscaleState;
-use crate::farm::{Assignment, Farm, HostRecord, Millis};
+use crate::farm::{Assignment, Farm, HostRecord, Millis, millis};
 use crate::observed::{Observed, Report};
 use crate::policy::Policy;
 use crate::wanted;
@@ -114,6 +114,17 @@ pub fn synthetic_farm(policy: &Policy, count: u32, now: Millis) -> Farm {
     farm
 }
 
+/// A copy of `policy` under which no silence within `span` is death. A
+/// preview's agents never fall silent, so rather than a heartbeat from
+/// every host at every step, a host reports when what it says changes; the
+/// failure detector has nothing to find either way, and every other rule
+/// is the policy's own.
+fn never_silent(policy: &Policy, span: Millis) -> Policy {
+    let mut policy = policy.clone();
+    policy.heartbeat.dead_after = std::time::Duration::from_millis(u64::try_from(span).unwrap_or(u64::MAX));
+    policy
+}
+
 /// Observations in which every agent host the farm does not count dead
 /// reports at `now`: its report from `reports`, or else a healthy one
 /// holding its assigned role. Dead hosts stay silent (and so stay dead).
@@ -123,7 +134,7 @@ pub fn reporting<'r>(
     now: Millis,
     policy: &Policy,
 ) -> Observed {
-    let dead_after = i64::try_from(policy.heartbeat.dead_after.as_millis()).unwrap_or(i64::MAX);
+    let dead_after = millis(policy.heartbeat.dead_after);
     let mut observed = Observed::default();
     for host in farm.hosts.values().filter(|h| !h.is_static && !h.dead) {
         let report = reports(&host.name).cloned().unwrap_or_else(|| Report {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use crate::farm::{Event, Farm, Millis};
+use crate::farm::{Event, Farm, Millis, millis};
 use crate::observed::Observed;
 use crate::policy::Policy;
 use crate::reconcile::{FAILURE_DETECTOR, RECONCILER};
@@ -238,7 +238,7 @@ fn millis_to_seconds(millis: Millis) -> f64 {
 /// The heartbeat ages of `farm`'s agent hosts as of `now`. Hosts never
 /// heard from (no observation) are left out.
 pub fn heartbeat_ages(farm: &Farm, observed: &Observed, now: Millis, dead_after: Duration) -> HeartbeatAges {
-    let dead_after = i64::try_from(dead_after.as_millis()).unwrap_or(i64::MAX);
+    let dead_after = millis(dead_after);
     let mut ages = HeartbeatAges::default();
     for host in farm.hosts.values().filter(|h| !h.is_static) {
         let Some(seen) = observed.get(&host.name) else {

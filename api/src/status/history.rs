@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use muster_controller::farm::Millis;
+use muster_controller::farm::{Millis, millis};
 use muster_controller::runner::{ControllerHandle, ControllerView, now_millis};
 use tokio_util::sync::CancellationToken;
 
@@ -138,10 +138,6 @@ pub(crate) fn spawn_sampler(
             }
         }
     })
-}
-
-fn millis(d: Duration) -> Millis {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

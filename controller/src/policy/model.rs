@@ -83,6 +83,15 @@ pub struct Heartbeat {
     pub panic_threshold_percent: u8,
 }
 
+impl Heartbeat {
+    /// How often the controller reconciles: twice per heartbeat interval,
+    /// so a silent host is declared dead at most half an interval after
+    /// `dead_after`; between 50 ms and 500 ms.
+    pub fn tick(&self) -> Duration {
+        (self.interval / 2).clamp(Duration::from_millis(50), Duration::from_millis(500))
+    }
+}
+
 /// Who may join the farm by sending heartbeats.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Enrolment {

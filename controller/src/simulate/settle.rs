@@ -10,12 +10,10 @@
 //! to the next drain whose TTL or timeout passes, or the next host cooldown
 //! that ends. Every rule of the policy applies: limits, cooldowns, drains.
 
-use std::time::Duration;
-
-use crate::farm::{Event, Farm, Millis, Phase};
+use crate::farm::{Event, Farm, Millis, Phase, millis};
 use crate::observed::{Observed, Report};
 use crate::policy::Policy;
-use crate::reconcile;
+use crate::reconcile::{self, move_cooldown, records_ttl};
 use crate::wanted::Wanted;
 
 /// The reconciles after the first, until the farm settles.
@@ -76,15 +74,11 @@ pub fn settle<'r>(
             outcome: Outcome::Frozen,
         };
     }
-    let tick =
-        millis((policy.heartbeat.interval / 2).clamp(Duration::from_millis(50), Duration::from_millis(500)));
+    let tick = millis(policy.heartbeat.tick());
     let until = from + HORIZON;
-    // Agents never fall silent here: a host reports once, and again when
-    // its role changes, and no silence within the span counts as death.
-    let mut policy = policy.clone();
-    policy.heartbeat.dead_after = Duration::from_millis(2 * HORIZON as u64);
-    let policy = &policy;
-    let dead_after = 2 * HORIZON;
+    // A host reports once, and again when its role changes.
+    let policy = &super::never_silent(policy, 2 * HORIZON);
+    let dead_after = millis(policy.heartbeat.dead_after);
     // A host without a report is an idle agent: its queue is empty, so its
     // drains end when their TTL passes.
     let report = |farm: &Farm, host: &str| -> Report {
@@ -174,18 +168,15 @@ fn short_roles(policy: &Policy, farm: &Farm, wanted: &Wanted) -> Vec<(String, u3
 /// The first time after `now` at which a plan may find something new: a
 /// drain's TTL or timeout passing, or a host's cooldown ending.
 fn next_change(policy: &Policy, farm: &Farm, now: Millis) -> Option<Millis> {
-    let cooldown = millis(policy.limits.host_cooldown).max(1);
+    let cooldown = move_cooldown(policy);
     farm.assignments
         .values()
         .flat_map(|a| {
             let drain = match (&a.phase, a.role.as_ref().and_then(|r| policy.roles.get(r))) {
-                (Phase::Draining { started, .. }, Some(role)) => {
-                    let ttl = role.records.iter().map(|r| r.ttl).max().unwrap_or(policy.ttl);
-                    [
-                        Some(started + i64::from(ttl) * 1000),
-                        Some(started + millis(role.drain.timeout)),
-                    ]
-                }
+                (Phase::Draining { started, .. }, Some(role)) => [
+                    Some(started + records_ttl(policy, role)),
+                    Some(started + millis(role.drain.timeout)),
+                ],
                 _ => [None, None],
             };
             let cooled = a.last_moved.map(|t| t + cooldown);
@@ -193,10 +184,6 @@ fn next_change(policy: &Policy, farm: &Farm, now: Millis) -> Option<Millis> {
         })
         .filter(|&t| t > now)
         .min()
-}
-
-fn millis(d: Duration) -> Millis {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
