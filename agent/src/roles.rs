@@ -2,12 +2,14 @@
 //! assigns: a pure state machine (time is a parameter), so every rule is a
 //! unit test.
 //!
-//! - A role differs from the held one and its state is `active`: run the
-//!   hook (or, with no hook, take the role at once).
+//! - A role differs from the held one and the assignment is in force
+//!   (`arriving`: the controller waits for this box to report holding it;
+//!   `active`; `pinned`): run the hook (or, with no hook, take the role at
+//!   once). The controller publishes the box only once it reports the role.
 //! - The hook failed: keep the old role, report the failure on every
 //!   heartbeat, and try again no sooner than a backoff later. The failure
 //!   makes the controller declare the host dead, so a retry is allowed while
-//!   the state is `active` *or* `dead`, for the same role only.
+//!   the assignment is in force *or* `dead`, for the same role only.
 //! - `draining` and every other state: nothing (the agent only reports).
 //! - The controller goes back to the held role, or assigns none: the
 //!   failure is forgotten.
@@ -23,6 +25,13 @@ use crate::hook::RoleChange;
 pub const HOOK_RETRY_BASE: Duration = Duration::from_secs(5);
 /// The longest wait between two runs of a failing hook.
 pub const HOOK_RETRY_CAP: Duration = Duration::from_secs(5 * 60);
+
+/// True for the states in which the box should hold the assigned role:
+/// not `draining` (the old role's work goes on), `cordoned`, `dead` or
+/// `unassigned`.
+fn in_force(state: &str) -> bool {
+    matches!(state, "arriving" | "active" | "pinned")
+}
 
 /// What to do after a heartbeat reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +105,7 @@ impl RoleKeeper {
         }
         let retry = match &self.failure {
             Some(f) if f.to == role => {
-                if !(state == "active" || state == "dead") || now < f.retry_at {
+                if !(in_force(state) || state == "dead") || now < f.retry_at {
                     return Decision::Nothing;
                 }
                 true
@@ -108,7 +117,7 @@ impl RoleKeeper {
             }
             None => false,
         };
-        if !retry && state != "active" {
+        if !retry && !in_force(state) {
             return Decision::Nothing;
         }
         if !self.has_hook {

@@ -88,7 +88,7 @@ pub(crate) fn host_view(
     let assignment = view.farm.assignments.get(name);
     let role = assignment.and_then(|a| a.role.clone());
     let drain = assignment.and_then(|a| match &a.phase {
-        Phase::Active => None,
+        Phase::Active | Phase::Arriving => None,
         Phase::Draining {
             to,
             started,

@@ -138,8 +138,14 @@ pub(crate) fn merge_inventory(
             farm.hosts.insert(host.name.clone(), record);
         }
         if !farm.assignments.contains_key(&host.name) {
-            farm.assignments
-                .insert(host.name.clone(), Assignment::active(host.role.clone(), now));
+            // A static host holds its role from the start; an agent's host
+            // is published only once its agent reports holding it.
+            let assignment = if host.is_static {
+                Assignment::active(host.role.clone(), now)
+            } else {
+                Assignment::arriving(host.role.clone(), now)
+            };
+            farm.assignments.insert(host.name.clone(), assignment);
             if !changed.contains(&host.name) {
                 changed.push(host.name.clone());
             }
@@ -464,6 +470,13 @@ pub fn assignment_state(host: &HostRecord, assignment: Option<&Assignment>) -> &
                 ..
             }),
         ) => "draining",
+        (
+            _,
+            Some(Assignment {
+                phase: Phase::Arriving,
+                ..
+            }),
+        ) => "arriving",
         (_, Some(Assignment { role: Some(_), .. })) => "active",
         _ => "unassigned",
     }

@@ -59,7 +59,13 @@ impl HostRecord {
 /// Where a host is in its role.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Phase {
-    /// Serving its role (published when alive).
+    /// Given its role, not yet published: waiting for its agent to report
+    /// holding it (its role-change hook runs meanwhile). Only an agent's
+    /// report moves it on to `Active`; a host never heard from in its role
+    /// is never published in it.
+    Arriving,
+    /// Serving its role (published when alive): its agent reported holding
+    /// it, or it is static.
     Active,
     /// Unpublished, finishing its role's work before moving to `to`
     /// (`None`: leaving the role for no other).
@@ -89,7 +95,8 @@ pub struct Assignment {
 }
 
 impl Assignment {
-    /// A host holding `role` from `now`, not yet moved.
+    /// A host holding `role` from `now`, not yet moved: static hosts, and
+    /// agents whose report of holding it is already in.
     pub fn active(role: Option<String>, now: Millis) -> Self {
         Self {
             role,
@@ -99,9 +106,27 @@ impl Assignment {
         }
     }
 
+    /// A host given `role` at `now` whose agent has yet to report holding
+    /// it (see [`Phase::Arriving`]); with no role there is nothing to wait
+    /// for, so it is active in none.
+    pub fn arriving(role: Option<String>, now: Millis) -> Self {
+        let phase = if role.is_some() { Phase::Arriving } else { Phase::Active };
+        Self {
+            role,
+            phase,
+            since: now,
+            last_moved: None,
+        }
+    }
+
     /// True while draining.
     pub fn is_draining(&self) -> bool {
         matches!(self.phase, Phase::Draining { .. })
+    }
+
+    /// True while waiting for the agent to report holding the role.
+    pub fn is_arriving(&self) -> bool {
+        self.phase == Phase::Arriving
     }
 }
 
@@ -121,8 +146,10 @@ pub struct Farm {
 pub struct Event {
     /// When.
     pub at: Millis,
-    /// What kind of change (`publish`, `unpublish`, `drain-start`, `drain-end`,
-    /// `move`, `death`, `revival`, `panic`, `panic-end`, `enrol`).
+    /// What kind of change (`publish`, `unpublish`, `assign`, `arrive`,
+    /// `drain-start`, `move`, `death`, `revival`, `panic`, `panic-end`,
+    /// `enrol`, `update`, `cordon`, `uncordon`, `pin`, `unpin`, `register`,
+    /// `remove`).
     pub kind: String,
     /// The host concerned, if one.
     pub host: Option<String>,

@@ -33,12 +33,22 @@ pub struct Observation {
     /// The latest report (shared: copying the observations for a tick
     /// copies no reports).
     pub report: Arc<Report>,
+    /// A heartbeat arrived: false while the controller only assumes the
+    /// host alive (see [`Observed::assume_alive`]), when `report` is empty
+    /// and says nothing about the role the host holds.
+    pub heard: bool,
 }
 
 impl Observation {
     /// The queue depth the agent reported, if any.
     pub fn queue_depth(&self) -> Option<f64> {
         self.report.metrics.get("queue_depth").copied()
+    }
+
+    /// The role the agent reported holding, when it has reported at all
+    /// (`Some(None)`: it reported holding none).
+    pub fn reported_role(&self) -> Option<Option<&str>> {
+        self.heard.then(|| self.report.role.as_deref())
     }
 
     /// True when every probe passed in the latest report.
@@ -74,6 +84,7 @@ impl Observed {
         };
         entry.last_heartbeat = now;
         entry.report = Arc::new(report);
+        entry.heard = true;
     }
 
     /// Treats `host` as heard from at `now` without a report: used at start
@@ -87,6 +98,7 @@ impl Observed {
             last_heartbeat: now,
             good_streak: 0,
             report: Arc::default(),
+            heard: false,
         };
         self.hosts.insert(Arc::from(host), fresh);
     }

@@ -37,7 +37,9 @@ pub enum Operation {
         /// Allow the old role below its `min`.
         force: bool,
     },
-    /// Leave its role through a drain towards no role.
+    /// Leave its role through a drain towards no role and stay out of
+    /// automation (cordoned) until an operator uncordons it: maintenance.
+    /// (`Move` is the way to hand a host to another role.)
     Drain {
         /// Allow the role below its `min`.
         force: bool,
@@ -229,7 +231,8 @@ fn move_to(
         ctx.keeps_min(from, force, "moving")?;
     }
     let (host, actor, to) = (ctx.host.to_owned(), ctx.actor.to_owned(), Some(role.to_owned()));
-    let step = match (from, now) {
+    let never_published = assignment.is_some_and(Assignment::is_arriving);
+    let step = match (from, now || never_published) {
         (None, _) => Step::Assign {
             host,
             role: role.to_owned(),
@@ -247,7 +250,11 @@ fn move_to(
             host,
             from,
             to,
-            reason: "operator move with now=true: the drain was skipped".to_owned(),
+            reason: if now {
+                "operator move with now=true: the drain was skipped".to_owned()
+            } else {
+                "operator move; never published in its old role, so nothing to drain".to_owned()
+            },
         },
     };
     let mut event = apply(farm, &step, ctx.now);
@@ -272,12 +279,24 @@ fn drain(ctx: &Ctx<'_>, farm: &mut Farm, force: bool) -> Result<Vec<Event>, Oper
     ctx.keeps_min(&from, force, "draining")?;
     let step = Step::StartDrain {
         host: ctx.host.to_owned(),
-        from,
+        from: from.clone(),
         to: None,
         actor: ctx.actor.to_owned(),
         reason: "operator drain".to_owned(),
     };
-    Ok(vec![apply(farm, &step, ctx.now)])
+    let drained = apply(farm, &step, ctx.now);
+    // Automation would hand an unassigned host to the first role short of
+    // hosts: a drained host stays out until an operator says otherwise.
+    host_mut(ctx, farm)?.cordoned = true;
+    Ok(vec![
+        drained,
+        ctx.event(
+            "cordon",
+            Some(from),
+            None,
+            "drained by an operator: out of automation until uncordoned",
+        ),
+    ])
 }
 
 /// Cordon: out of automation and out of DNS.
@@ -416,6 +435,62 @@ fn remove(ctx: &Ctx<'_>, farm: &mut Farm, force: bool) -> Result<Vec<Event>, Ope
     farm.hosts.remove(ctx.host);
     farm.assignments.remove(ctx.host);
     Ok(vec![ctx.event("remove", role, None, "removed by an operator")])
+}
+
+/// An agent's first heartbeat, or one with news: adds `name` to the farm
+/// (in no role: automation gives it one), updates its addresses, or binds its token (a
+/// name already bound keeps its token: the first enrolment wins). Returns
+/// the events.
+pub fn enrol(
+    farm: &mut Farm,
+    name: &str,
+    addresses: Vec<std::net::IpAddr>,
+    token_hash: Option<String>,
+    now: Millis,
+) -> Vec<Event> {
+    let mut reasons = Vec::new();
+    let kind = match farm.hosts.get_mut(name) {
+        Some(host) => {
+            if !addresses.is_empty() && host.addresses != addresses && !host.is_static {
+                host.addresses = addresses;
+                reasons.push("the agent reported new addresses");
+            }
+            if host.token_hash.is_none() && token_hash.is_some() {
+                host.token_hash = token_hash;
+                reasons.push("bound to its own agent token");
+            }
+            "update"
+        }
+        None => {
+            farm.hosts.insert(
+                name.to_owned(),
+                HostRecord {
+                    token_hash: token_hash.clone(),
+                    ..HostRecord::new(name, addresses)
+                },
+            );
+            farm.assignments
+                .insert(name.to_owned(), Assignment::active(None, now));
+            reasons.push("first heartbeat from an unknown host");
+            if token_hash.is_some() {
+                reasons.push("bound to its own agent token");
+            }
+            "enrol"
+        }
+    };
+    if reasons.is_empty() {
+        return Vec::new();
+    }
+    vec![Event {
+        at: now,
+        kind: kind.to_owned(),
+        host: Some(name.to_owned()),
+        from_role: None,
+        to_role: None,
+        actor: "agent".to_owned(),
+        reason: reasons.join("; "),
+        serial: None,
+    }]
 }
 
 #[cfg(test)]

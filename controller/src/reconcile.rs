@@ -7,24 +7,37 @@
 //!
 //! The rules, in the order they are decided:
 //! 1. **Fail static**: when more than the panic threshold of a pool (or of
-//!    all agents) went silent at once — at least two hosts whose silences
-//!    began within `dead_after` of each other, counting those already dead
-//!    of it — nothing more is declared dead and nothing moves until the
-//!    silent hosts are heard from again.
+//!    all agents) went silent at once, nothing more is declared dead and
+//!    nothing moves until the silent hosts are heard from again. Silences
+//!    are judged together before any death is published: when a host
+//!    crosses `dead_after`, the hosts that have missed a heartbeat and
+//!    fell quiet within the same detection window (overdue by more than
+//!    `dead_after` less one interval), and those already dead of a silence
+//!    that began within `dead_after` of it, count with it. So hosts killed
+//!    together are one event even though their staggered heartbeats make
+//!    them cross `dead_after` on different ticks, and none of them leaves
+//!    DNS before the panic holds. Only hosts heard from count: a host whose
+//!    agent never reported is not protected (nor published).
 //! 2. **Liveness**: a host silent for `dead_after`, or failing its probes,
 //!    is dead; a dead host revives after `revive_after` good heartbeats.
-//! 3. **Drains finish** once the records' TTL has passed and the role's
+//! 3. **Arrival**: a host given a role is published in it only once its
+//!    agent reports holding it (its role-change hook ran); static hosts
+//!    hold their role from the start.
+//! 4. **Drains finish** once the records' TTL has passed and the role's
 //!    work is done (`queue_depth` 0) or the drain timed out; only then does
 //!    the host change role (drain before move).
-//! 4. **Counts**, on the farm as rules 1–3 leave it: a role below its
-//!    wanted count (its active live members plus live hosts draining
-//!    towards it) takes hosts that are eligible and carry the role's
-//!    `labels` — unassigned ones first, then spares (hosts in a role that
-//!    publishes nothing or that the policy dropped), then from roles above their own wanted count
+//! 5. **Counts**, on the farm as rules 1–4 leave it: a role below its
+//!    wanted count (its live members, published or arriving, plus live
+//!    hosts draining towards it) takes hosts that are eligible and carry
+//!    the role's `labels` — unassigned ones first, then spares (hosts in a
+//!    role that publishes nothing or that the policy dropped), then from
+//!    roles whose *published* strength is above their own wanted count
 //!    (largest surplus first), the least loaded, by name — within the
 //!    per-tick (per instant: moves already made at `now` count) and
-//!    per-role caps, never static, pinned, cordoned, dead or cooling-down
-//!    hosts.
+//!    per-role caps, never static, pinned, cordoned, dead, arriving or
+//!    cooling-down hosts. A host on its way into a role is owed to it but
+//!    does not serve yet: it is never a reason to take one that does, so
+//!    no role drops below its wanted count (or its `min`) published.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -68,6 +81,14 @@ pub enum Step {
     },
     /// Heartbeats are back: normal rules resume.
     LeavePanic,
+    /// The host's agent reports holding the role it was given: it may be
+    /// published.
+    Arrive {
+        /// Host name.
+        host: String,
+        /// The role it now holds.
+        role: String,
+    },
     /// An unassigned host takes a role (nothing to drain).
     Assign {
         /// Host name.
@@ -149,14 +170,32 @@ struct Row<'f> {
     alive: bool,
 }
 
+/// How each host looks to the failure detector at `now`.
+struct Look<'o> {
+    obs: Option<&'o Observation>,
+    health: Health,
+    /// Heard from: its agent reported since the controller started, or it
+    /// held a role before (published once). Fail-static protects only
+    /// these: a host never heard from was never published.
+    known: bool,
+    /// Quiet for longer than a missed heartbeat allows, not yet `dead_after`.
+    overdue: bool,
+}
+
 /// Plans the steps for `now`.
 pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, now: Millis) -> Vec<Step> {
     let dead_after = millis(policy.heartbeat.dead_after);
+    let interval = millis(policy.heartbeat.interval);
+    // A host killed together with one that crosses `dead_after` now has
+    // been quiet at least `dead_after` less one interval (heartbeats are
+    // staggered over an interval); and a host quiet for less than an
+    // interval has missed nothing.
+    let overdue_after = (dead_after - interval).max(interval);
     let mut steps = Vec::new();
 
     // One look at each host's observation, in host order: every rule below
     // reads it.
-    let looks: Vec<(Option<&Observation>, Health)> = farm
+    let mut looks: Vec<Look<'_>> = farm
         .hosts
         .values()
         .map(|h| {
@@ -166,41 +205,55 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
             } else {
                 health(obs, now, dead_after)
             };
-            (obs, health)
+            let overdue = health != Health::Silent && obs.is_some_and(|o| now - o.last_heartbeat > overdue_after);
+            Look {
+                obs,
+                health,
+                known: obs.is_some_and(|o| o.heard),
+                overdue,
+            }
         })
         .collect();
+    for (i, _, a) in farm.with_assignments_indexed() {
+        if a.role.is_some() && a.phase != Phase::Arriving {
+            looks[i].known = true;
+        }
+    }
     let hosts = || farm.hosts.values().zip(&looks);
 
     // 1. Fail static. Heartbeats are staggered over an interval and ticks
     // are shorter, so hosts that fall silent together cross `dead_after` on
-    // different ticks. Hosts already dead of a silence that began within
-    // `dead_after` of a host falling silent now belong to the same event and
-    // count with it; otherwise a partition would be judged one host at a
-    // time.
-    let silent_agent =
-        |h: &HostRecord, health: &Health| !h.is_static && !h.cordoned && *health == Health::Silent;
+    // different ticks. They are judged together: hosts overdue now, and
+    // hosts already dead of a silence that began within `dead_after` of a
+    // host falling silent now, belong to the same event and count with it.
+    let agent = |h: &HostRecord, look: &Look<'_>| !h.is_static && !h.cordoned && look.known;
     let falling: Vec<(&HostRecord, Option<Millis>)> = hosts()
-        .filter(|(h, (_, health))| !h.dead && silent_agent(h, health))
-        .map(|(h, (obs, _))| (h, obs.map(|o| o.last_heartbeat)))
+        .filter(|(h, look)| !h.dead && agent(h, look) && look.health == Health::Silent)
+        .map(|(h, look)| (h, look.obs.map(|o| o.last_heartbeat)))
         .collect();
     // Only a host falling silent now can start or keep a panic: planning
     // again after its death at the same instant must not (idempotence), and
     // once every silent host is heard from again the panic is over.
-    let span = falling
-        .iter()
-        .filter_map(|&(_, heard)| heard)
-        .fold(None, |acc: Option<(Millis, Millis)>, t| {
-            Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
-        });
     let alarm = if falling.is_empty() {
         None
     } else {
+        let overdue: Vec<(&HostRecord, Option<Millis>)> = hosts()
+            .filter(|(h, look)| !h.dead && agent(h, look) && look.overdue)
+            .map(|(h, look)| (h, look.obs.map(|o| o.last_heartbeat)))
+            .collect();
+        let span = falling
+            .iter()
+            .chain(&overdue)
+            .filter_map(|&(_, heard)| heard)
+            .fold(None, |acc: Option<(Millis, Millis)>, t| {
+                Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
+            });
         let recently_dead: NameSet<'_> = match span {
             None => NameSet::default(),
             Some((earliest, latest)) => hosts()
-                .filter(|(h, (_, health))| h.dead && silent_agent(h, health))
-                .filter(|(_, (obs, _))| {
-                    obs.is_some_and(|o| {
+                .filter(|(h, look)| h.dead && agent(h, look) && look.health == Health::Silent)
+                .filter(|(_, look)| {
+                    look.obs.is_some_and(|o| {
                         o.last_heartbeat >= earliest - dead_after && o.last_heartbeat <= latest + dead_after
                     })
                 })
@@ -209,10 +262,12 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
         };
         let silent: NameSet<'_> = falling
             .iter()
+            .chain(&overdue)
             .map(|(h, _)| h.name.as_str())
             .chain(recently_dead.iter().copied())
             .collect();
-        panic_reason(policy, farm, &silent, &recently_dead)
+        let known: Vec<bool> = looks.iter().map(|l| l.known).collect();
+        panic_reason(policy, farm, &known, &silent, &recently_dead)
     };
     match (&alarm, farm.panic) {
         (Some(reason), false) => {
@@ -228,7 +283,7 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
 
     // 2. Liveness, one flag per host in host order.
     let mut alive = Vec::with_capacity(looks.len());
-    for (host, (obs, health)) in hosts() {
+    for (host, Look { obs, health, .. }) in hosts() {
         let lives = match (host.dead, health) {
             (false, Health::Silent) => {
                 steps.push(Step::MarkDead {
@@ -266,10 +321,11 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
         alive.push(lives);
     }
 
-    // 3. Drains that are over. The counts below see the farm as these
-    // steps leave it: a finished drain serves its new role and no longer
-    // counts against its old role's drains, so planning again after
-    // applying finds nothing more to do.
+    // 3. Arrivals and 4. drains that are over. The counts below see the
+    // farm as these steps leave it: a finished drain is owed to its new
+    // role and no longer counts against its old role's drains, and an
+    // arrival serves, so planning again after applying finds nothing more
+    // to do.
     let mut rows: Vec<Row<'_>> = farm
         .with_assignments_indexed()
         .map(|(i, host, assignment)| Row {
@@ -284,48 +340,90 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
             assignment,
             alive,
         } = row;
+        let obs = observed.get(&host.name);
         if let (Some(from), Phase::Draining { to, started, .. }) = (&assignment.role, &assignment.phase)
-            && let Some(reason) = drain_over(policy, from, *started, observed.get(&host.name), *alive, now)
+            && let Some(reason) = drain_over(policy, from, *started, obs, *alive, now)
         {
-            let step = Step::FinishDrain {
+            steps.push(Step::FinishDrain {
                 host: host.name.clone(),
                 from: from.clone(),
                 to: to.clone(),
                 reason,
-            };
+            });
             *assignment = Cow::Owned(Assignment {
-                role: to.clone(),
+                last_moved: Some(now),
+                ..Assignment::arriving(to.clone(), now)
+            });
+        }
+        if let (Some(role), Phase::Arriving) = (&assignment.role, &assignment.phase)
+            && holds(obs, role)
+        {
+            steps.push(Step::Arrive {
+                host: host.name.clone(),
+                role: role.clone(),
+            });
+            *assignment = Cow::Owned(Assignment {
                 phase: Phase::Active,
                 since: now,
-                last_moved: Some(now),
+                ..assignment.as_ref().clone()
             });
-            steps.push(step);
         }
     }
 
-    // 4. Counts. Moves already made at this instant (by a plan for the
+    // 5. Counts. Moves already made at this instant (by a plan for the
     // same `now`, applied) use up its budget, for the same reason.
     let budget = policy
         .limits
         .moves_per_tick
         .saturating_sub(moves_made_at(farm, now));
-    steps.extend(fill_roles(policy, &rows, observed, wanted, budget, now));
+    let moves = fill_roles(policy, &rows, observed, wanted, budget, now);
+    // A host given a role its agent already holds has arrived at once.
+    let arrivals: Vec<Step> = moves
+        .iter()
+        .filter_map(|step| match step {
+            Step::Assign { host, role, .. }
+            | Step::FinishDrain {
+                host, to: Some(role), ..
+            } if holds(observed.get(host), role) => Some(Step::Arrive {
+                host: host.clone(),
+                role: role.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    steps.extend(moves);
+    steps.extend(arrivals);
     steps
+}
+
+/// True when the host's agent reported holding `role`.
+fn holds(obs: Option<&Observation>, role: &str) -> bool {
+    obs.and_then(Observation::reported_role) == Some(Some(role))
+}
+
+/// True unless the host's agent reported holding another role than
+/// `role`: an agent not heard from since the controller started is taken
+/// to hold what it held when it was published.
+fn not_contradicted(obs: Option<&Observation>, role: &str) -> bool {
+    obs.and_then(Observation::reported_role)
+        .is_none_or(|reported| reported == Some(role))
 }
 
 /// Hosts that started a drain or changed role at `now`.
 fn moves_made_at(farm: &Farm, now: Millis) -> u32 {
     let made = farm.assignments.values().filter(|a| match &a.phase {
         Phase::Draining { started, .. } => *started == now,
-        Phase::Active => a.last_moved == Some(now),
+        Phase::Active | Phase::Arriving => a.last_moved == Some(now),
     });
     u32::try_from(made.count()).unwrap_or(u32::MAX)
 }
 
 /// Why fail-static should be in force, if it should.
+/// `known` has a flag per host in host order: heard from (see [`Look`]).
 fn panic_reason(
     policy: &Policy,
     farm: &Farm,
+    known: &[bool],
     silent: &NameSet<'_>,
     recently_dead: &NameSet<'_>,
 ) -> Option<String> {
@@ -334,9 +432,19 @@ fn panic_reason(
     }
     let threshold = u64::from(policy.heartbeat.panic_threshold_percent);
     let over = |count: usize, total: usize| total > 0 && (count as u64) * 100 > threshold * total as u64;
-    let counted =
-        |h: &HostRecord| !h.is_static && !h.cordoned && (!h.dead || recently_dead.contains(h.name.as_str()));
-    let agents: Vec<&HostRecord> = farm.hosts.values().filter(|h| counted(h)).collect();
+    let counted = |i: usize, h: &HostRecord| {
+        known.get(i).copied().unwrap_or(false)
+            && !h.is_static
+            && !h.cordoned
+            && (!h.dead || recently_dead.contains(h.name.as_str()))
+    };
+    let agents: Vec<&HostRecord> = farm
+        .hosts
+        .values()
+        .enumerate()
+        .filter(|&(i, h)| counted(i, h))
+        .map(|(_, h)| h)
+        .collect();
     if over(silent.len(), agents.len()) {
         return Some(format!(
             "{} of {} agents went silent at once",
@@ -346,8 +454,8 @@ fn panic_reason(
     }
     // (pool size, silent in the pool) per role, in one pass.
     let mut pools: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for (h, a) in farm.with_assignments() {
-        if !counted(h) {
+    for (i, h, a) in farm.with_assignments_indexed() {
+        if !counted(i, h) {
             continue;
         }
         if let Some(role) = a.role.as_deref() {
@@ -549,7 +657,7 @@ fn fill_roles<'r>(
         .map(|row| {
             let to = match &row.assignment.phase {
                 Phase::Draining { to, .. } => to.as_deref(),
-                Phase::Active => None,
+                Phase::Active | Phase::Arriving => None,
             };
             (
                 row.assignment.role.as_deref().map(|r| roles.id(r)),
@@ -570,25 +678,33 @@ fn fill_roles<'r>(
         .collect();
     let ranks: Vec<u8> = names.iter().map(|name| rank(policy, Some(name))).collect();
 
-    // Serving members plus live hosts already draining towards the role (a
-    // dead one will not serve it: the role needs another).
-    let mut count = vec![0u32; names.len()];
+    // Each role's supply: its live members, serving or arriving, plus live
+    // hosts draining towards it (a dead one will not serve it: the role
+    // needs another). And its published strength: the members that serve
+    // now. A role takes hosts while its supply is short of the target; it
+    // gives one only while its strength is above the target, and only a
+    // host that serves: a host on its way in is owed to the role, not a
+    // reason to take one that serves (rule 2: never below min published).
+    let serves: Vec<bool> = rows.iter().map(|row| serving(policy, row, observed)).collect();
+    let mut supply = vec![0u32; names.len()];
+    let mut strength = vec![0u32; names.len()];
     let mut outgoing = vec![0u32; names.len()];
-    for (row, &(role, to)) in rows.iter().zip(&held) {
+    for ((row, &(role, to)), &serves) in rows.iter().zip(&held).zip(&serves) {
         match row.assignment.phase {
-            Phase::Active => {
+            Phase::Active | Phase::Arriving => {
                 if let Some(role) = role
                     && row.alive
                     && !row.host.cordoned
                 {
-                    count[role] += 1;
+                    supply[role] += 1;
+                    strength[role] += u32::from(serves);
                 }
             }
             Phase::Draining { .. } => {
                 if let Some(to) = to
                     && row.alive
                 {
-                    count[to] += 1;
+                    supply[to] += 1;
                 }
                 if let Some(from) = role {
                     outgoing[from] += 1;
@@ -609,20 +725,26 @@ fn fill_roles<'r>(
     let passes: [(&[u32], &str); 3] = [(&mins, "min"), (&wants, WANTED), (&mins, "min")];
     for (target, what) in passes {
         for (role, name) in policy.roles.iter().enumerate().map(|(id, (name, _))| (id, name)) {
-            while count[role] < target[role] && budget > 0 {
+            while supply[role] < target[role] && budget > 0 {
                 // The hosts that could move at all, in name order, with
                 // their load: once per plan, not once per move.
                 let movable = movable.get_or_insert_with(|| {
                     let list = rows
                         .iter()
                         .zip(&held)
-                        .filter(|(row, _)| {
+                        .zip(&serves)
+                        .filter(|((row, _), _)| {
                             let h = row.host;
                             row.alive && !h.is_static && !h.pinned && !h.cordoned
                         })
-                        .filter(|(row, _)| row.assignment.phase == Phase::Active)
-                        .filter(|(row, _)| row.assignment.last_moved.is_none_or(|t| now - t >= cooldown))
-                        .map(|(row, &(role, _))| Candidate {
+                        // Unassigned, or serving its role: not arriving,
+                        // not draining.
+                        .filter(|((row, _), serves)| match row.assignment.role {
+                            None => row.assignment.phase == Phase::Active,
+                            Some(_) => **serves,
+                        })
+                        .filter(|((row, _), _)| row.assignment.last_moved.is_none_or(|t| now - t >= cooldown))
+                        .map(|((row, &(role, _)), _)| Candidate {
                             row,
                             role,
                             rank: role.map_or(0, |r| ranks[r]),
@@ -638,8 +760,8 @@ fn fill_roles<'r>(
                 // not already draining as many as it may at once; the one
                 // with the largest surplus over its wanted count gives first.
                 let surplus = |from: usize| {
-                    (count[from] > target[from] && outgoing[from] < policy.limits.moves_per_role)
-                        .then(|| i64::from(count[from]) - i64::from(wants[from]))
+                    (strength[from] > target[from] && outgoing[from] < policy.limits.moves_per_role)
+                        .then(|| i64::from(strength[from]) - i64::from(wants[from]))
                 };
                 // Eligible for the role and carrying its labels.
                 let needs = policy.roles.get(name).map(|r| &r.labels);
@@ -652,7 +774,7 @@ fn fill_roles<'r>(
                     break;
                 };
                 budget -= 1;
-                count[role] += 1;
+                supply[role] += 1;
                 let (actor, reason) = match wanted.cause(name) {
                     Some(cause) if what == WANTED && target[role] > mins[role] => (
                         cause.actor.clone(),
@@ -675,7 +797,8 @@ fn fill_roles<'r>(
                         reason,
                     }),
                     Some(from) => {
-                        count[from] = count[from].saturating_sub(1);
+                        supply[from] = supply[from].saturating_sub(1);
+                        strength[from] = strength[from].saturating_sub(1);
                         outgoing[from] += 1;
                         steps.push(Step::StartDrain {
                             host: host.clone(),
@@ -712,6 +835,25 @@ fn rank(policy: &Policy, role: Option<&str>) -> u8 {
         None => 1,
         Some(r) if r.records.is_empty() && r.fallback.is_empty() => 1,
         Some(_) => 2,
+    }
+}
+
+/// True when the row's host serves its role now: alive, uncordoned and
+/// published in it — or, in a role the policy dropped (which publishes
+/// nothing), holding it at all, so that role can give it away.
+fn serving(policy: &Policy, row: &Row<'_>, observed: &Observed) -> bool {
+    let Some(role) = row.assignment.role.as_deref() else {
+        return false;
+    };
+    if !row.alive || row.host.cordoned {
+        return false;
+    }
+    match (&row.assignment.phase, policy.roles.contains_key(role)) {
+        (Phase::Draining { .. }, _) | (Phase::Arriving, true) => false,
+        (Phase::Arriving, false) => true,
+        (Phase::Active, declared) => {
+            !declared || row.host.is_static || not_contradicted(observed.get(&row.host.name), role)
+        }
     }
 }
 
@@ -789,10 +931,8 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
             farm.assignments.insert(
                 host.clone(),
                 Assignment {
-                    role: Some(role.clone()),
-                    phase: Phase::Active,
-                    since: now,
                     last_moved: Some(now),
+                    ..Assignment::arriving(Some(role.clone()), now)
                 },
             );
             event("assign", Some(host), None, Some(role.clone()), actor, reason)
@@ -835,20 +975,33 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
             farm.assignments.insert(
                 host.clone(),
                 Assignment {
-                    role: to.clone(),
-                    phase: Phase::Active,
-                    since: now,
                     last_moved: Some(now),
+                    ..Assignment::arriving(to.clone(), now)
                 },
             );
             event("move", Some(host), Some(from.clone()), to.clone(), &actor, reason)
         }
+        Step::Arrive { host, role } => {
+            if let Some(a) = farm.assignments.get_mut(host) {
+                a.phase = Phase::Active;
+                a.since = now;
+            }
+            event(
+                "arrive",
+                Some(host),
+                None,
+                Some(role.clone()),
+                FAILURE_DETECTOR,
+                "its agent reports holding the role",
+            )
+        }
     }
 }
 
-/// Every (host, role) published, in host order: active, not cordoned, and
-/// either static or alive with the role in place (an agent that reports
-/// another role is still switching and stays out of DNS).
+/// Every (host, role) published, in host order: active (an arriving host's
+/// agent has yet to report holding the role), not cordoned, and either
+/// static or alive with the role in place (an agent that now reports
+/// another role is switching and stays out of DNS).
 fn published<'f>(
     policy: &'f Policy,
     farm: &'f Farm,
@@ -861,10 +1014,7 @@ fn published<'f>(
         if host.cordoned || !policy.roles.contains_key(role) {
             return None;
         }
-        let in_place = observed
-            .get(&host.name)
-            .and_then(|o| o.report.role.as_ref())
-            .is_none_or(|reported| reported == role);
+        let in_place = not_contradicted(observed.get(&host.name), role);
         (host.is_static || (!host.dead && in_place)).then_some((&host.name, role))
     })
 }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::engine::{Engine, EngineError, SharedObserved, TickReport, assignment_state};
-use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, millis};
+use crate::farm::{Event, Farm, Millis, millis};
 use crate::observed::{Observation, Report};
 use crate::operator::{Operation, OperatorError, OperatorRequest, apply_operation, valid_label};
 use crate::policy::{Enrolment, Policy, Probe};
@@ -384,7 +384,7 @@ async fn handle(
             token_hash,
         } => {
             let result = engine
-                .change(now, |farm| enrol(farm, &name, addresses, token_hash, now))
+                .change(now, |farm| crate::operator::enrol(farm, &name, addresses, token_hash, now))
                 .await;
             if let Err(e) = &result {
                 warn!(host = %name, error = %e, "enrolment not recorded; the agent will retry");
@@ -432,59 +432,4 @@ async fn operate(
         .await
         .map_err(|e| OperatorError::Unavailable(e.to_string()))?;
     Ok(committed)
-}
-
-/// Adds `name` to the farm, updates its addresses, or binds its token (a
-/// name already bound keeps its token: the first enrolment wins). Returns
-/// the events.
-fn enrol(
-    farm: &mut Farm,
-    name: &str,
-    addresses: Vec<std::net::IpAddr>,
-    token_hash: Option<String>,
-    now: Millis,
-) -> Vec<Event> {
-    let mut reasons = Vec::new();
-    let kind = match farm.hosts.get_mut(name) {
-        Some(host) => {
-            if !addresses.is_empty() && host.addresses != addresses && !host.is_static {
-                host.addresses = addresses;
-                reasons.push("the agent reported new addresses");
-            }
-            if host.token_hash.is_none() && token_hash.is_some() {
-                host.token_hash = token_hash;
-                reasons.push("bound to its own agent token");
-            }
-            "update"
-        }
-        None => {
-            farm.hosts.insert(
-                name.to_owned(),
-                HostRecord {
-                    token_hash: token_hash.clone(),
-                    ..HostRecord::new(name, addresses)
-                },
-            );
-            farm.assignments
-                .insert(name.to_owned(), Assignment::active(None, now));
-            reasons.push("first heartbeat from an unknown host");
-            if token_hash.is_some() {
-                reasons.push("bound to its own agent token");
-            }
-            "enrol"
-        }
-    };
-    if reasons.is_empty() {
-        return Vec::new();
-    }
-    vec![Event {
-        at: now,
-        kind: kind.to_owned(),
-        host: Some(name.to_owned()),
-        from_role: None,
-        to_role: None,
-        actor: "agent".to_owned(),
-        reason: reasons.join("; "),
-        serial: None,
-    }]
 }

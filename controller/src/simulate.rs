@@ -39,10 +39,10 @@ pub use settle::{Outcome, Settling};
 pub use trace::Trace;
 
 use crate::autoscale::AutoscaleState;
-use crate::farm::{Assignment, Farm, HostRecord, Millis, millis};
+use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, millis};
 use crate::observed::{Observed, Report};
 use crate::policy::Policy;
-use crate::wanted;
+use crate::{reconcile, wanted};
 
 /// What a preview or a replay could not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,7 +74,30 @@ pub enum SimulateError {
 pub fn inventory_farm(policy: &Policy, now: Millis) -> Farm {
     let mut farm = Farm::default();
     crate::engine::merge_inventory(policy, None, &mut farm, now);
+    // As if the farm had been running: every agent holds its role.
+    for a in farm.assignments.values_mut() {
+        if a.is_arriving() {
+            a.phase = crate::farm::Phase::Active;
+        }
+    }
     farm
+}
+
+/// Simulated agents take a new role the moment they are given it: the
+/// arrivals their reports allow, applied at the same instant (planning
+/// again right after a plan finds only those). Returns their events.
+fn arrive_at_once(
+    policy: &Policy,
+    farm: &mut Farm,
+    observed: &Observed,
+    wanted: &crate::reconcile::Wanted,
+    at: Millis,
+) -> Vec<Event> {
+    reconcile::plan(policy, farm, observed, wanted, at)
+        .iter()
+        .filter(|step| matches!(step, reconcile::Step::Arrive { .. }))
+        .map(|step| reconcile::apply(farm, step, at))
+        .collect()
 }
 
 /// A farm of `count` synthetic agent hosts, `smurf1`…`smurfN` (addresses

@@ -121,7 +121,7 @@ fn census<'f>(policy: &Policy, farm: &'f Farm, observed: &Observed) -> Census<'f
             live += 1;
         }
         let role = match &a.phase {
-            Phase::Active => a.role.as_deref(),
+            Phase::Active | Phase::Arriving => a.role.as_deref(),
             Phase::Draining { to, .. } => to.as_deref(),
         };
         let Some(role) = role else { continue };

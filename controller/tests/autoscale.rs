@@ -101,7 +101,11 @@ impl World {
             .cloned()
             .unwrap_or_default();
         for name in self.farm.hosts.keys() {
-            let mut report = Report::default();
+            // Agents hold the role they were given.
+            let mut report = Report {
+                role: self.farm.assignments.get(name).and_then(|a| a.role.clone()),
+                ..Report::default()
+            };
             if pool.contains(name) {
                 report
                     .metrics
@@ -242,13 +246,17 @@ default_want: { smtp-out: 0, web: 0, spare: 0 }
     for n in 1..=4 {
         let names: Vec<String> = w.farm.hosts.keys().cloned().collect();
         for name in names {
-            w.observed.record(&name, Report::default(), w.now, 3_600_000);
+            let report = Report {
+                role: w.farm.assignments.get(&name).and_then(|a| a.role.clone()),
+                ..Report::default()
+            };
+            w.observed.record(&name, report, w.now, 3_600_000);
         }
         w.decision.wanted.insert("smtp-out".into(), n);
         let steps = plan(&w.policy, &w.farm, &w.observed, &w.decision.wanted, w.now);
         for step in &steps {
             let event = apply(&mut w.farm, step, w.now);
-            if event.kind != "move" {
+            if matches!(event.kind.as_str(), "assign" | "drain-start") {
                 order.extend(event.host.clone());
             }
         }

@@ -22,6 +22,8 @@ mod fixture;
 mod idempotence;
 #[path = "reconcile/liveness.rs"]
 mod liveness;
+#[path = "reconcile/promises.rs"]
+mod promises;
 #[path = "reconcile/props.rs"]
 mod props;
 #[path = "reconcile/sim.rs"]

@@ -103,7 +103,13 @@ struct Seed {
 impl Seed {
     fn new() -> Self {
         Self {
-            hosts: vec![host("smurf1"), full_host("smurf2"), host("smurf3"), host("bare")],
+            hosts: vec![
+                host("smurf1"),
+                full_host("smurf2"),
+                host("smurf3"),
+                host("smurf4"),
+                host("bare"),
+            ],
             assignments: vec![
                 (
                     "smurf1".to_owned(),
@@ -111,6 +117,10 @@ impl Seed {
                 ),
                 ("smurf2".to_owned(), draining(Some("bounce"))),
                 ("smurf3".to_owned(), draining(None)),
+                (
+                    "smurf4".to_owned(),
+                    Assignment::arriving(Some("smtp-out".to_owned()), 3_000),
+                ),
             ],
             events: vec![
                 event(1_000, "publish", Some("smurf1")),
@@ -180,6 +190,8 @@ async fn hosts_and_assignments_round_trip(url: String) {
     assert_eq!(farm, seed.farm());
     assert_eq!(farm.assignments["bare"], Assignment::active(None, 0));
     assert!(farm.assignments["smurf2"].is_draining());
+    // Given its role, not yet reported holding it: still arriving.
+    assert!(farm.assignments["smurf4"].is_arriving());
 }
 
 async fn upsert_replaces(url: String) {

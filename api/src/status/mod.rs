@@ -153,7 +153,7 @@ async fn gather(state: &ApiState) -> Status {
             state: assignment_state(host, assignment),
             draining_to: assignment.and_then(|a| match &a.phase {
                 Phase::Draining { to, .. } => to.clone(),
-                Phase::Active => None,
+                Phase::Active | Phase::Arriving => None,
             }),
             published: role.is_some_and(|r| view.membership.get(r).is_some_and(|m| m.contains(name))),
             is_static: host.is_static,

@@ -87,7 +87,8 @@ pub fn preview<'r>(
         }
         match (&a.phase, a.role.as_deref()) {
             (Phase::Active, Some(role)) => *members.entry(role).or_default() += 1,
-            (Phase::Draining { to: Some(to), .. }, _) => *incoming.entry(to).or_default() += 1,
+            (Phase::Draining { to: Some(to), .. }, _) => *incoming.entry(to.as_str()).or_default() += 1,
+            (Phase::Arriving, Some(to)) => *incoming.entry(to).or_default() += 1,
             _ => {}
         }
     }

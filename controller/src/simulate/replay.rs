@@ -220,6 +220,12 @@ pub fn replay(
             } else {
                 agents.report_changed(&farm, &events, &mut observed, share, at);
             }
+            let arrived = super::arrive_at_once(policy, &mut farm, &observed, &decision.wanted, at);
+            if model.every_step {
+                agents.report_all(&farm, &mut observed, share, at);
+            } else {
+                agents.report_changed(&farm, &arrived, &mut observed, share, at);
+            }
             (published, draining) = agents.counts(policy, &farm, &observed);
             if model.every_step {
                 published = published_counts(policy, &farm, &observed, &roles);

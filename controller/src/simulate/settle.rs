@@ -110,8 +110,12 @@ pub fn settle<'r>(
                 {
                     observed.record(host, report(&farm, host), at, dead_after);
                 }
-                events.push(event);
+                // An arrival is not a move: the preview's agents switch at once.
+                if event.kind != "arrive" {
+                    events.push(event);
+                }
             }
+            super::arrive_at_once(policy, &mut farm, &observed, wanted, at);
             at += tick;
             continue;
         }
@@ -292,7 +296,13 @@ hosts:
             );
         }
         let wanted = crate::wanted::decide(&p, &replayed, &observed, &AutoscaleState::new(), at).wanted;
-        assert_eq!(reconcile::plan(&p, &replayed, &observed, &wanted, at), []);
+        // The moved hosts' agents hold their roles: they arrive, and
+        // nothing else is left to do.
+        let steps = reconcile::plan(&p, &replayed, &observed, &wanted, at);
+        assert!(
+            steps.iter().all(|s| matches!(s, reconcile::Step::Arrive { .. })),
+            "{steps:?}"
+        );
         let out = replayed
             .assignments
             .values()

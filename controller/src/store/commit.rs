@@ -91,6 +91,7 @@ impl Store {
                     .bind(&a.drain_reason)
                     .bind(a.since_ms)
                     .bind(a.last_moved_ms)
+                    .bind(a.held)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -141,12 +142,13 @@ const UPSERT_HOST: &str = "INSERT INTO hosts
 
 const UPSERT_ASSIGNMENT: &str = "INSERT INTO assignments
        (host, role, phase, drain_to, drain_started_ms, drain_actor, drain_reason,
-        since_ms, last_moved_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        since_ms, last_moved_ms, held)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      ON CONFLICT (host) DO UPDATE SET role = excluded.role, phase = excluded.phase,
        drain_to = excluded.drain_to, drain_started_ms = excluded.drain_started_ms,
        drain_actor = excluded.drain_actor, drain_reason = excluded.drain_reason,
-       since_ms = excluded.since_ms, last_moved_ms = excluded.last_moved_ms";
+       since_ms = excluded.since_ms, last_moved_ms = excluded.last_moved_ms,
+       held = excluded.held";
 
 const INSERT_EVENT: &str = "INSERT INTO events
        (at_ms, kind, host, from_role, to_role, actor, reason, serial)

@@ -33,6 +33,6 @@ impl Store {
 const LOAD_FARM: &str = "SELECT h.name, h.addresses, h.eligible, h.labels,
        h.is_static, h.pinned, h.cordoned, h.dead, h.token_hash,
        a.role, a.phase, a.drain_to, a.drain_started_ms, a.drain_actor,
-       a.drain_reason, a.since_ms, a.last_moved_ms
+       a.drain_reason, a.since_ms, a.last_moved_ms, a.held
      FROM hosts h LEFT JOIN assignments a ON a.host = h.name
      ORDER BY h.name";

@@ -1,7 +1,8 @@
 //! Row types: how the domain types are laid out in tables, and back.
 //!
 //! Private to the store. Lists and label maps are JSON text; times are
-//! milliseconds; a draining phase spreads over the `drain_*` columns.
+//! milliseconds; a draining phase spreads over the `drain_*` columns, an
+//! arriving one is `active` with `held` false.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -90,6 +91,8 @@ pub(super) struct AssignmentRow {
     pub(super) drain_reason: Option<String>,
     pub(super) since_ms: i64,
     pub(super) last_moved_ms: Option<i64>,
+    /// With phase `active`: false while the host is arriving.
+    pub(super) held: bool,
 }
 
 const ACTIVE: &str = "active";
@@ -107,6 +110,7 @@ impl AssignmentRow {
             drain_reason: None,
             since_ms: a.since,
             last_moved_ms: a.last_moved,
+            held: a.phase != Phase::Arriving,
         };
         if let Phase::Draining {
             to,
@@ -126,7 +130,8 @@ impl AssignmentRow {
 
     pub(super) fn into_domain(self) -> Result<Assignment, StoreError> {
         let phase = match self.phase.as_str() {
-            ACTIVE => Phase::Active,
+            ACTIVE if self.held => Phase::Active,
+            ACTIVE => Phase::Arriving,
             DRAINING => match (self.drain_started_ms, self.drain_actor, self.drain_reason) {
                 (Some(started), Some(actor), Some(reason)) => Phase::Draining {
                     to: self.drain_to,
@@ -172,6 +177,7 @@ pub(super) struct FarmRow {
     pub(super) drain_reason: Option<String>,
     pub(super) since_ms: Option<i64>,
     pub(super) last_moved_ms: Option<i64>,
+    pub(super) held: Option<bool>,
 }
 
 impl FarmRow {
@@ -192,6 +198,7 @@ impl FarmRow {
                 drain_actor: self.drain_actor,
                 drain_reason: self.drain_reason,
                 last_moved_ms: self.last_moved_ms,
+                held: self.held.unwrap_or(true),
             }
             .into_domain()?,
         };

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use muster_controller::farm::{Farm, Phase};
 use muster_controller::policy::DrainUntil;
+use hickory_proto::rr::RecordType;
 use muster_controller::reconcile::{Step, membership, membership_is};
+use muster_controller::zone_builder::{Membership, build_zone};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -44,6 +46,16 @@ impl Sim {
                     return Err("left a panic never entered".to_owned());
                 }
             }
+            Step::Arrive { host, role } => {
+                let a = &farm.assignments[host];
+                if a.phase != Phase::Arriving || a.role.as_deref() != Some(role) {
+                    return Err(format!("{host} arrived in {role} from {a:?}"));
+                }
+                let reported = self.observed.get(host).and_then(|o| o.reported_role());
+                if reported != Some(Some(role.as_str())) {
+                    return Err(format!("{host} arrived in {role} though its agent reports {reported:?}"));
+                }
+            }
             Step::Assign { host, role, .. } => {
                 self.movable(farm, host, role)?;
                 if farm.assignments[host].role.is_some() {
@@ -56,6 +68,11 @@ impl Sim {
                 self.movable(farm, host, to)?;
                 if farm.assignments[host].role.as_deref() != Some(from) {
                     return Err(format!("{host} drained from {from}, a role it does not hold"));
+                }
+                // Operators may drain more; the planner adds none then.
+                let out = Self::outgoing(farm, from);
+                if out >= self.policy.limits.moves_per_role {
+                    return Err(format!("{host} drained from {from} with {out} draining out already"));
                 }
                 self.drains.insert(host.clone(), (from.clone(), self.now));
                 gave.push(from.clone());
@@ -146,31 +163,59 @@ impl Sim {
                 let h = &self.farm.hosts[host];
                 let a = &self.farm.assignments[host];
                 prop_assert!(
-                    a.role.as_ref() == Some(role) && !a.is_draining() && !h.cordoned,
+                    a.role.as_ref() == Some(role) && a.phase == Phase::Active && !h.cordoned,
                     "{host} published in {role}: {a:?} {h:?}"
                 );
+                if !h.is_static {
+                    let reported = self.agents.get(host).and_then(|a| a.reported.clone());
+                    prop_assert!(
+                        reported == Some(Some(role.clone())),
+                        "{host} published in {role}, but its agent last reported {reported:?}\n{}",
+                        self.log.join("\n")
+                    );
+                }
                 prop_assert!(h.is_static || !h.dead, "dead {host} published");
                 if !self.farm.panic {
                     prop_assert!(
                         h.is_static || self.fresh(host),
-                        "{host} published, silent or failing"
+                        "{host} published, silent or failing\n{}",
+                        self.log.join("\n")
                     );
                 }
             }
         }
-        for role in self.policy.roles.keys() {
-            let out = Self::outgoing(&self.farm, role);
-            prop_assert!(
-                out <= self.policy.limits.moves_per_role,
-                "{out} draining out of {role}"
-            );
-        }
+        self.check_names(&members)?;
         if !self.farm.panic {
             for (host, a) in &self.farm.assignments {
                 if let (Some(from), Phase::Draining { started, .. }) = (&a.role, &a.phase) {
                     let limit = self.ttl_ms(from).max(self.timeout_ms(from));
                     prop_assert!(self.now - started <= limit, "{host} still draining out of {from}");
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// No NXDOMAIN for a role's name: a role with a fallback keeps it in
+    /// the zone however empty its pool, and one with members publishes it.
+    fn check_names(&self, members: &Membership) -> Result<(), TestCaseError> {
+        let addresses = self
+            .farm
+            .hosts
+            .values()
+            .map(|h| (h.name.clone(), h.addresses.clone()))
+            .collect();
+        let zone = build_zone(&self.policy, &addresses, members, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for (name, role) in &self.policy.roles {
+            let Some(record) = role.records.first() else { continue };
+            let published = members.get(name).is_some_and(|m| !m.is_empty());
+            if !role.fallback.is_empty() || published {
+                prop_assert!(
+                    zone.get(&record.owner, RecordType::A).is_some(),
+                    "{} missing from the zone ({name}: {:?})",
+                    record.owner,
+                    members.get(name)
+                );
             }
         }
         Ok(())

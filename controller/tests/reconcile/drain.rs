@@ -200,7 +200,7 @@ fn a_draining_host_leaves_dns_at_once_and_changes_role_after() {
     assert_eq!(world.members(), "smtp-in: smurf4\nsmtp-out: smurf1 smurf3");
     world.advance(1);
     world.beat_all_but(&[]);
-    assert_eq!(world.tick(), "");
+    assert_eq!(world.tick(), "arrive smurf2 -> web");
     assert_eq!(
         world.members(),
         "smtp-in: smurf4\nsmtp-out: smurf1 smurf3\nweb: smurf2"

@@ -10,6 +10,7 @@
 //! | `static`, `pinned`, `cordoned`, `dead` | the host's flags |
 //! | `roles=a,b` | the roles it may hold (default: any) |
 //! | `drain>ROLE@T` | draining towards `ROLE` (`-`: none) since `T` |
+//! | `arriving` | given its role, its agent not yet reported holding it |
 //! | `moved@T` | last changed role at `T` |
 //! | `q=N` | its agent reports `queue_depth` N |
 //! | `quiet=S` | its last heartbeat was `S` seconds before now (default 0) |
@@ -96,6 +97,7 @@ impl World {
                 "cordoned" => host.cordoned = true,
                 "dead" => host.dead = true,
                 "never" => never = true,
+                "arriving" => assignment.phase = Phase::Arriving,
                 "roles" => host.eligible = value.split(',').map(str::to_owned).collect(),
                 "moved" => assignment.last_moved = Some(ms(number(flag, value))),
                 "drain" => {
@@ -243,6 +245,7 @@ fn render_step(step: &Step) -> String {
         Step::Revive { host } => format!("revive {host}"),
         Step::EnterPanic { reason } => format!("panic [{reason}]"),
         Step::LeavePanic => "calm".to_owned(),
+        Step::Arrive { host, role } => format!("arrive {host} -> {role}"),
         Step::Assign {
             host,
             role,

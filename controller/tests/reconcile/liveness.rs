@@ -141,9 +141,71 @@ fn a_host_is_published_once_its_agent_reports_the_role() {
         smurf1 smtp-out reports=web
         smurf2 smtp-out reports=-
         smurf3 smtp-out
+        smurf4 smtp-out never
         ",
         NOW,
     );
-    // No reported role means an agent that does not say: trusted.
-    assert_eq!(world.members(), "smtp-out: smurf2 smurf3");
+    // An agent that reports another role, or none, is switching: out of
+    // DNS. One not heard from since the controller started (smurf4, after
+    // a restart) holds what it held when it was published.
+    assert_eq!(world.members(), "smtp-out: smurf3 smurf4");
+}
+
+#[test]
+fn a_host_given_a_role_is_published_only_once_its_agent_reports_holding_it() {
+    // Issue 12 (2): hosts in a fresh database's inventory, or switching
+    // roles with a slow hook, were published before their agents held the
+    // role.
+    let mut world = World::new(
+        POLICY,
+        "
+        smurf1 smtp-out arriving never
+        smurf2 smtp-out arriving reports=-
+        smurf3 smtp-out arriving reports=web
+        smurf4 smtp-in arriving
+        smurf5 web
+        oldmail smtp-in static
+        ",
+        NOW,
+    );
+    assert_eq!(world.members(), "smtp-in: oldmail\nweb: smurf5");
+    assert_eq!(
+        world.tick(),
+        "dead smurf1 [never reported]\narrive smurf4 -> smtp-in"
+    );
+    assert_eq!(world.members(), "smtp-in: oldmail smurf4\nweb: smurf5");
+    // The hook of smurf2 is done: it reports its role on the next beat.
+    world.advance(1);
+    world.beat("smurf2", Some(0.0), None);
+    world.beat("smurf4", Some(0.0), None);
+    world.beat("smurf5", Some(0.0), None);
+    assert_eq!(world.tick(), "arrive smurf2 -> smtp-out");
+    assert_eq!(
+        world.members(),
+        "smtp-in: oldmail smurf4\nsmtp-out: smurf2\nweb: smurf5"
+    );
+}
+
+#[test]
+fn hosts_never_heard_from_are_not_protected_by_fail_static() {
+    // Issue 12 (2a): a fresh database whose inventory gives hosts roles,
+    // and no agent ever reports. They were all "silent at once", fail-static
+    // engaged and they stayed published for good.
+    check(
+        POLICY,
+        "
+        smurf1 smtp-out arriving never
+        smurf2 smtp-out arriving never
+        smurf3 smtp-out arriving never
+        smurf4 smtp-in arriving never
+        oldmail smtp-in static
+        ",
+        NOW,
+        "
+        dead smurf1 [never reported]
+        dead smurf2 [never reported]
+        dead smurf3 [never reported]
+        dead smurf4 [never reported]
+        ",
+    );
 }

@@ -1,8 +1,14 @@
-//! Property tests: random farms (5–30 hosts, 3–5 roles with mins, random
-//! static, pinned, cordoned and eligibility flags, random initial roles and
-//! liveness) run through random ticks (time moving 0.2 s to 2 min, each
-//! agent sending a good heartbeat with a random queue depth, a failing one
-//! or nothing; now and then every agent silent at once). Each tick applies
+//! Property tests: random farms (5–30 hosts, 3–5 roles with mins and
+//! fallbacks, random static, pinned, cordoned and eligibility flags, random
+//! initial roles — held, or still arriving — and liveness) run through
+//! random ticks (time moving 0.2 s to 2 min, each agent sending a good
+//! heartbeat with a random queue depth, a failing one or nothing; now and
+//! then every agent silent at once). Agents act as `muster agent` does:
+//! each runs a role-change hook that takes 0–6 s and, on flaky hosts,
+//! fails the first time. Before a tick, now and then, an operator moves
+//! (with or without a drain, forced or not), drains, cordons, uncordons,
+//! pins or unpins a host, a new agent enrols, or the controller restarts
+//! (observations lost, every agent given `dead_after`). Each tick applies
 //! every planned step and checks the rules:
 //!
 //! - **steps are allowed**: deaths only of silent or failing hosts, revivals
@@ -17,8 +23,15 @@
 //!   once its queue is empty, it is dead or the drain timed out (per the
 //!   role's `until`); no drain outlives both TTL and timeout;
 //! - **pools**: `membership` lists each host at most once across roles,
-//!   only active, uncordoned members of that role, never a dead host, and
-//!   outside panic only hosts whose agent is fresh and healthy;
+//!   only active, uncordoned members of that role, never a dead host,
+//!   outside panic only hosts whose agent is fresh and healthy, and never
+//!   an agent's host in a role its agent has not reported holding (the
+//!   last heartbeat it sent, whatever the controller remembers);
+//! - **names**: a role with a fallback keeps its name in the zone, empty
+//!   pool or not (no NXDOMAIN);
+//! - **never below min published**: a role below its `min` published lost
+//!   no host this tick but to death; an operator's change that is not
+//!   forced never takes a role below its `min`;
 //! - **never below min** (outside panic): a role's *supply* is its live
 //!   active members plus the live hosts draining towards it — a drain takes
 //!   at least the TTL, so a role cannot be refilled within one tick and the
@@ -50,6 +63,8 @@ pub(crate) struct RoleSpec {
     pub(crate) timeout_s: u32,
     /// Wanted above `min`, when the case uses wanted counts.
     pub(crate) extra: u32,
+    /// A fallback A record at the role's name.
+    pub(crate) fallback: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -62,6 +77,12 @@ pub(crate) struct HostSpec {
     pub(crate) eligible: u8,
     pub(crate) dead: bool,
     pub(crate) heard: bool,
+    /// Its agent holds its role already (else it is arriving).
+    pub(crate) holds: bool,
+    /// How long its role-change hook takes.
+    pub(crate) hook_s: u8,
+    /// Its hook fails the first time for each role.
+    pub(crate) flaky: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -109,18 +130,49 @@ pub(crate) enum Weather {
     Blackout,
 }
 
-/// Time passing, then every agent's heartbeat (by host index).
+/// What happens to the farm besides heartbeats.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum OpKind {
+    Move,
+    MoveNow,
+    Drain,
+    Cordon,
+    Uncordon,
+    Pin,
+    Unpin,
+    Enrol,
+    Restart,
+}
+
+/// An operator's change to host number `host` (modulo the farm), towards
+/// role number `role`; an enrolment (with its hook time); a restart.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Op {
+    pub(crate) kind: OpKind,
+    pub(crate) host: usize,
+    pub(crate) role: usize,
+    pub(crate) force: bool,
+    pub(crate) hook_s: u8,
+}
+
+/// Time passing, maybe a change, then every agent's heartbeat (by host
+/// index).
 #[derive(Clone)]
 pub(crate) struct Tick {
     pub(crate) advance_ms: i64,
+    pub(crate) op: Option<Op>,
     pub(crate) weather: Weather,
     pub(crate) beats: Vec<Beat>,
 }
 
-/// One line a tick: `+1200ms Mixed [G0 S F G3 …]`.
+/// One line a tick: `+1200ms Some(Op…) Mixed [G0 S F G3 …]`.
 impl fmt::Debug for Tick {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "+{}ms {:?} {:?}", self.advance_ms, self.weather, self.beats)
+        write!(
+            f,
+            "+{}ms {:?} {:?} {:?}",
+            self.advance_ms, self.op, self.weather, self.beats
+        )
     }
 }
 
@@ -131,13 +183,15 @@ fn role_spec() -> impl Strategy<Value = RoleSpec> {
         prop_oneof![Just("ttl"), Just("queue_empty"), Just("timeout")],
         5u32..=120,
         0u32..=3,
+        any::<bool>(),
     )
-        .prop_map(|(min, ttl, until, timeout_s, extra)| RoleSpec {
+        .prop_map(|(min, ttl, until, timeout_s, extra, fallback)| RoleSpec {
             min,
             ttl,
             until,
             timeout_s,
             extra,
+            fallback,
         })
 }
 
@@ -151,9 +205,12 @@ fn host_spec(roles: usize) -> impl Strategy<Value = HostSpec> {
         prop_oneof![3 => Just(0u8), 1 => 1u8..all],
         prop::bool::weighted(0.15),
         prop::bool::weighted(0.9),
+        prop::bool::weighted(0.8),
+        prop_oneof![3 => Just(0u8), 2 => 1u8..=6],
+        prop::bool::weighted(0.15),
     )
         .prop_map(
-            |(role, is_static, pinned, cordoned, eligible, dead, heard)| HostSpec {
+            |(role, is_static, pinned, cordoned, eligible, dead, heard, holds, hook_s, flaky)| HostSpec {
                 role,
                 is_static,
                 pinned,
@@ -161,6 +218,9 @@ fn host_spec(roles: usize) -> impl Strategy<Value = HostSpec> {
                 eligible,
                 dead: dead && !is_static,
                 heard,
+                holds,
+                hook_s,
+                flaky,
             },
         )
 }
@@ -170,7 +230,7 @@ fn setup() -> impl Strategy<Value = Setup> {
         (
             1u32..=60,
             vec(role_spec(), roles),
-            vec(host_spec(roles), 5..=MAX_HOSTS),
+            vec(host_spec(roles), 5..=MAX_HOSTS - 5),
             1u32..=4,
             1u32..=3,
             prop_oneof![Just(0u32), 1u32..=120],
@@ -206,6 +266,29 @@ fn setup() -> impl Strategy<Value = Setup> {
     })
 }
 
+fn op() -> impl Strategy<Value = Op> {
+    let kind = prop_oneof![
+        3 => Just(OpKind::Move),
+        1 => Just(OpKind::MoveNow),
+        2 => Just(OpKind::Drain),
+        1 => Just(OpKind::Cordon),
+        2 => Just(OpKind::Uncordon),
+        1 => Just(OpKind::Pin),
+        1 => Just(OpKind::Unpin),
+        2 => Just(OpKind::Enrol),
+        1 => Just(OpKind::Restart),
+    ];
+    (kind, 0usize..MAX_HOSTS, 0usize..5, prop::bool::weighted(0.2), 0u8..=4).prop_map(
+        |(kind, host, role, force, hook_s)| Op {
+            kind,
+            host,
+            role,
+            force,
+            hook_s,
+        },
+    )
+}
+
 fn tick() -> impl Strategy<Value = Tick> {
     let beat = prop_oneof![
         6 => Just(Beat::Good(0)),
@@ -215,11 +298,13 @@ fn tick() -> impl Strategy<Value = Tick> {
     ];
     (
         prop_oneof![6 => 200i64..2_000, 3 => 2_000i64..5_000, 1 => 5_000i64..120_000],
+        prop::option::weighted(0.25, op()),
         prop_oneof![5 => Just(Weather::Calm), 4 => Just(Weather::Mixed), 1 => Just(Weather::Blackout)],
         vec(beat, MAX_HOSTS),
     )
-        .prop_map(|(advance_ms, weather, beats)| Tick {
+        .prop_map(|(advance_ms, op, weather, beats)| Tick {
             advance_ms,
+            op,
             weather,
             beats,
         })

@@ -4,15 +4,17 @@
 
 use std::collections::BTreeMap;
 
+use muster_controller::engine::assignment_state;
 use muster_controller::farm::{Assignment, Farm, HostRecord, Millis, Phase};
 use muster_controller::observed::{Observed, Report};
+use muster_controller::operator::{Operation, OperatorRequest, apply_operation, enrol};
 use muster_controller::policy::Policy;
-use muster_controller::reconcile::{Step, Wanted, apply, plan};
+use muster_controller::reconcile::{Step, Wanted, apply, membership, plan};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 use crate::fixture::{policy, render};
-use crate::props::{Beat, Setup, Tick, Weather};
+use crate::props::{Beat, Op, OpKind, Setup, Tick, Weather};
 
 pub(crate) const DEAD_AFTER: Millis = 3_000;
 const START: Millis = 1_700_000_000_000;
@@ -23,6 +25,85 @@ fn role_name(i: usize) -> String {
 
 fn host_name(i: usize) -> String {
     format!("h{i:02}")
+}
+
+fn address(i: usize) -> std::net::IpAddr {
+    std::net::IpAddr::from([127, 0, 1, u8::try_from(i + 1).expect("few hosts")])
+}
+
+/// What `muster agent` does with its role, in the small: a hook that takes
+/// `hook_ms` (and, when flaky, fails the first time for each new role,
+/// then is retried after a backoff while the assignment is in force or the
+/// host is dead).
+#[derive(Clone, Debug)]
+pub(crate) struct Agent {
+    pub(crate) holds: Option<String>,
+    /// The hook under way: (role, done at).
+    hook: Option<(String, Millis)>,
+    /// The last failure: (role, retry at).
+    failure: Option<(String, Millis)>,
+    failed_for: Option<String>,
+    hook_ms: Millis,
+    flaky: bool,
+    /// The role it said it held in its last heartbeat (`None`: never sent).
+    pub(crate) reported: Option<Option<String>>,
+}
+
+impl Agent {
+    fn new(holds: Option<String>, hook_s: u8, flaky: bool) -> Agent {
+        Agent {
+            holds,
+            hook: None,
+            failure: None,
+            failed_for: None,
+            hook_ms: Millis::from(hook_s) * 1000,
+            flaky,
+            reported: None,
+        }
+    }
+
+    fn act(&mut self, role: Option<&str>, state: &str, now: Millis) {
+        self.finish_hook(now);
+        if self.hook.is_some() {
+            return;
+        }
+        let Some(role) = role else {
+            self.failure = None;
+            return;
+        };
+        if self.holds.as_deref() == Some(role) {
+            self.failure = None;
+            return;
+        }
+        let in_force = matches!(state, "arriving" | "active" | "pinned");
+        let may = match &self.failure {
+            Some((to, retry_at)) if to == role => (in_force || state == "dead") && now >= *retry_at,
+            Some(_) => {
+                self.failure = None;
+                in_force
+            }
+            None => in_force,
+        };
+        if may {
+            self.hook = Some((role.to_owned(), now + self.hook_ms));
+            self.finish_hook(now);
+        }
+    }
+
+    fn finish_hook(&mut self, now: Millis) {
+        let Some((to, done_at)) = self.hook.clone() else { return };
+        if now < done_at {
+            return;
+        }
+        self.hook = None;
+        if self.flaky && self.failed_for.as_deref() != Some(to.as_str()) {
+            self.failed_for = Some(to.clone());
+            self.failure = Some((to, now + 5_000));
+        } else {
+            self.holds = Some(to);
+            self.failure = None;
+        }
+    }
 }
 
 fn policy_yaml(s: &Setup) -> String {
@@ -41,8 +122,12 @@ fn policy_yaml(s: &Setup) -> String {
             Some(ttl) => format!("[ {{ name: {name}, type: A, ttl: {ttl} }} ]"),
             None => "[]".to_owned(),
         };
+        let fallback = match (r.ttl, r.fallback) {
+            (Some(_), true) => format!("[ {{ name: {name}, type: A, address: 127.0.0.250 }} ]"),
+            _ => "[]".to_owned(),
+        };
         yaml.push_str(&format!(
-            "  {name}: {{ min: {}, records: {records}, drain: {{ until: {}, timeout: {}s }} }}\n",
+            "  {name}: {{ min: {}, records: {records}, fallback: {fallback}, drain: {{ until: {}, timeout: {}s }} }}\n",
             r.min, r.until, r.timeout_s
         ));
     }
@@ -58,6 +143,8 @@ pub(crate) struct Sim {
     pub(crate) now: Millis,
     /// Drains the planner started: host -> (role left, when).
     pub(crate) drains: BTreeMap<String, (String, Millis)>,
+    /// Each agent host's agent, which outlives controller restarts.
+    pub(crate) agents: BTreeMap<String, Agent>,
     /// What each tick heard and did, for failure messages.
     pub(crate) log: Vec<String>,
 }
@@ -78,6 +165,7 @@ impl Sim {
             wanted,
             now: START,
             drains: BTreeMap::new(),
+            agents: BTreeMap::new(),
             log: Vec::new(),
         };
         for (i, h) in s.hosts.iter().enumerate() {
@@ -94,7 +182,7 @@ impl Sim {
                 name.clone(),
                 HostRecord {
                     name: name.clone(),
-                    addresses: Vec::new(),
+                    addresses: vec![address(i)],
                     eligible,
                     labels: BTreeMap::new(),
                     is_static: h.is_static,
@@ -104,19 +192,48 @@ impl Sim {
                     token_hash: None,
                 },
             );
-            sim.farm
-                .assignments
-                .insert(name.clone(), Assignment::active(h.role.map(role_name), START));
-            if h.heard && !h.is_static {
-                sim.beat(&name, Beat::Good(0));
+            // Hosts start in their role, published (their agents hold it),
+            // or still on their way (their agents hold nothing yet).
+            let role = h.role.map(role_name);
+            let assignment = match (h.is_static || h.holds, role) {
+                (true, role) => Assignment::active(role, START),
+                (false, role) => Assignment::arriving(role, START),
+            };
+            sim.farm.assignments.insert(name.clone(), assignment);
+            if !h.is_static {
+                let holds = if h.holds { h.role.map(role_name) } else { None };
+                let mut agent = Agent::new(holds.clone(), h.hook_s, h.flaky);
+                // A host held in its role was published on its agent's word,
+                // before this controller started.
+                if h.holds && holds.is_some() {
+                    agent.reported = Some(holds);
+                }
+                sim.agents.insert(name.clone(), agent);
+                if h.heard {
+                    sim.beat(&name, Beat::Good(0));
+                }
             }
         }
         sim
     }
 
+    /// A heartbeat from `host`'s agent: it first acts on the assignment
+    /// the controller gave it (as `muster agent` does with the reply).
     pub(crate) fn beat(&mut self, host: &str, beat: Beat) {
+        if matches!(beat, Beat::Silent) {
+            return;
+        }
+        let (role, state) = match (self.farm.hosts.get(host), self.farm.assignments.get(host)) {
+            (Some(h), a) => (a.and_then(|a| a.role.clone()), assignment_state(h, a)),
+            (None, _) => (None, "unassigned"),
+        };
+        let now = self.now;
+        let Some(agent) = self.agents.get_mut(host) else { return };
+        agent.act(role.as_deref(), state, now);
+        agent.reported = Some(agent.holds.clone());
         let mut report = Report {
-            role: self.farm.assignments.get(host).and_then(|a| a.role.clone()),
+            role: agent.holds.clone(),
+            hook_failure: agent.failure.as_ref().map(|(to, _)| format!("hook for {to} failed")),
             ..Report::default()
         };
         match beat {
@@ -191,26 +308,41 @@ impl Sim {
             "cooling down"
         } else if a.is_draining() {
             "draining"
+        } else if a.is_arriving() {
+            "arriving"
         } else if a.role.as_deref() == Some(role) {
             "already there"
+        } else if let Some(from) = a.role.as_deref()
+            && !self.published_in(farm, from).contains(&host.to_owned())
+        {
+            "not serving in its role"
         } else {
             return Ok(());
         };
         Err(format!("{host} given to {role} but it is {problem}"))
     }
 
-    /// Live active members plus live hosts draining towards `role`.
+    /// Live members, serving or arriving, plus live hosts draining towards
+    /// `role`.
     pub(crate) fn supply(farm: &Farm, role: &str) -> u32 {
         let count = farm.assignments.iter().filter(|(name, a)| {
             let h = &farm.hosts[name.as_str()];
             let alive = h.is_static || !h.dead;
             alive
                 && match &a.phase {
-                    Phase::Active => a.role.as_deref() == Some(role) && !h.cordoned,
+                    Phase::Active | Phase::Arriving => a.role.as_deref() == Some(role) && !h.cordoned,
                     Phase::Draining { to, .. } => to.as_deref() == Some(role),
                 }
         });
         u32::try_from(count.count()).expect("few hosts")
+    }
+
+    /// Who `membership` publishes in `role` on `farm`.
+    pub(crate) fn published_in(&self, farm: &Farm, role: &str) -> Vec<String> {
+        membership(&self.policy, farm, &self.observed)
+            .get(role)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub(crate) fn outgoing(farm: &Farm, role: &str) -> u32 {
@@ -228,7 +360,7 @@ impl Sim {
             self.movable(farm, name, role).ok()?;
             let from = farm.assignments[name].role.as_deref();
             let gives = from.is_none_or(|from| {
-                Self::supply(farm, from) > self.want(from)
+                self.published_in(farm, from).len() > self.want(from) as usize
                     && Self::outgoing(farm, from) < self.policy.limits.moves_per_role
             });
             gives.then(|| name.clone())
@@ -237,6 +369,9 @@ impl Sim {
 
     pub(crate) fn run(&mut self, t: &Tick) -> Result<(), TestCaseError> {
         self.now += t.advance_ms;
+        if let Some(op) = &t.op {
+            self.operate(op)?;
+        }
         let agents: Vec<(usize, String)> = self
             .farm
             .hosts
@@ -254,6 +389,17 @@ impl Sim {
         }
 
         let before = self.farm.clone();
+        let published_before = membership(&self.policy, &self.farm, &self.observed);
+        // An operator's move at this instant uses the planner's budget too.
+        let made_by_operators = before
+            .assignments
+            .values()
+            .filter(|a| match &a.phase {
+                Phase::Draining { started, .. } => *started == self.now,
+                _ => a.last_moved == Some(self.now),
+            })
+            .count();
+        let made_by_operators = u32::try_from(made_by_operators).expect("few hosts");
         let steps = plan(&self.policy, &self.farm, &self.observed, &self.wanted, self.now);
         self.log.push(format!(
             "t+{}ms {:?}\n{}",
@@ -274,9 +420,10 @@ impl Sim {
             apply(&mut self.farm, step, self.now);
         }
         prop_assert!(
-            moves <= self.policy.limits.moves_per_tick,
+            moves + made_by_operators <= self.policy.limits.moves_per_tick.max(made_by_operators),
             "{moves} moves:\n{shown}"
         );
+        let moves = moves + made_by_operators;
 
         let again = plan(&self.policy, &self.farm, &self.observed, &self.wanted, self.now);
         prop_assert!(
@@ -286,8 +433,130 @@ impl Sim {
         );
         self.check_roles_changed_by_steps(&before, &steps)?;
         self.check_pools()?;
+        self.check_never_below_min(&published_before, &steps, &shown)?;
         if !self.farm.panic {
             self.check_supply(moves, &gave, &shown)?;
+        }
+        Ok(())
+    }
+
+    /// An operator's change, an enrolment or a controller restart, as the
+    /// runner and `Engine::start` carry them out.
+    fn operate(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        let names: Vec<String> = self.farm.hosts.keys().cloned().collect();
+        let host = names[op.host % names.len()].clone();
+        let role = role_name(op.role % self.policy.roles.len());
+        let operation = match op.kind {
+            OpKind::Restart => {
+                // A new controller process: the farm from the store, no
+                // observations, every live agent given `dead_after`.
+                self.observed = Observed::default();
+                for h in self.farm.hosts.values().filter(|h| !h.dead) {
+                    self.observed.assume_alive(&h.name, self.now);
+                }
+                self.log.push(format!("t+{}ms restart", self.now - START));
+                return Ok(());
+            }
+            OpKind::Enrol => {
+                let i = self.farm.hosts.len();
+                if i >= crate::props::MAX_HOSTS {
+                    return Ok(());
+                }
+                let name = host_name(i);
+                enrol(&mut self.farm, &name, vec![address(i)], None, self.now);
+                self.agents.insert(name.clone(), Agent::new(None, op.hook_s, false));
+                self.log.push(format!("t+{}ms enrol {name}", self.now - START));
+                return Ok(());
+            }
+            OpKind::Move => Operation::Move {
+                role: role.clone(),
+                now: false,
+                force: op.force,
+            },
+            OpKind::MoveNow => Operation::Move {
+                role: role.clone(),
+                now: true,
+                force: op.force,
+            },
+            OpKind::Drain => Operation::Drain { force: op.force },
+            OpKind::Cordon => Operation::Cordon { force: op.force },
+            OpKind::Uncordon => Operation::Uncordon,
+            OpKind::Pin => Operation::Pin {
+                role: Some(role.clone()),
+                force: op.force,
+            },
+            OpKind::Unpin => Operation::Unpin,
+        };
+        let members = membership(&self.policy, &self.farm, &self.observed);
+        let request = OperatorRequest {
+            host: host.clone(),
+            actor: "alice".to_owned(),
+            operation: operation.clone(),
+        };
+        let mut farm = self.farm.clone();
+        let Ok(events) = apply_operation(&self.policy, &members, &mut farm, &request, self.now) else {
+            return Ok(());
+        };
+        self.log.push(format!(
+            "t+{}ms operator {host} {operation:?}: {}",
+            self.now - START,
+            events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+        self.farm = farm;
+        // As `Engine::change` does for hosts new to it.
+        for h in self.farm.hosts.values().filter(|h| !h.is_static && !h.dead) {
+            self.observed.assume_alive(&h.name, self.now);
+        }
+        // Drains the operator started or cut short are the host's drains now.
+        self.drains.remove(&host);
+        if let (Some(from), Phase::Draining { started, .. }) =
+            (&self.farm.assignments[&host].role, &self.farm.assignments[&host].phase)
+        {
+            self.drains.insert(host.clone(), (from.clone(), *started));
+        }
+        // The pools are checked after this tick's plan (freshness is the
+        // planner's to enforce).
+        let shown = self.log.join("\n");
+        if !op.force {
+            for (role, hosts) in &members {
+                let after = self.published_in(&self.farm, role).len();
+                let min = self.min(role) as usize;
+                prop_assert!(
+                    !(hosts.contains(&host) && after < min && after < hosts.len()),
+                    "an operator took {host} out of {role}, leaving {after} of its min {min}\n{shown}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Rule 2: a role below its `min` published lost no host this tick
+    /// but to death. (Drains are only ever started from a role published
+    /// above its count; a host on its way in is no reason to take one
+    /// that serves.)
+    fn check_never_below_min(
+        &self,
+        before: &muster_controller::zone_builder::Membership,
+        steps: &[Step],
+        shown: &str,
+    ) -> Result<(), TestCaseError> {
+        for (role, hosts) in before {
+            let Some(spec) = self.policy.roles.get(role) else { continue };
+            let after = self.published_in(&self.farm, role);
+            if after.len() >= spec.min as usize {
+                continue;
+            }
+            for host in hosts.iter().filter(|h| !after.contains(h)) {
+                let died = steps
+                    .iter()
+                    .any(|s| matches!(s, Step::MarkDead { host: h, .. } if h == host));
+                prop_assert!(
+                    died,
+                    "{role} is at {} of its min {} published, yet {host} left it alive\n{shown}",
+                    after.len(),
+                    spec.min
+                );
+            }
         }
         Ok(())
     }

@@ -1,0 +1,6 @@
+-- An assignment in phase 'active' is held (its agent reported holding the
+-- role, or the host is static) or, with held = FALSE, arriving: given the
+-- role and not yet published until its agent reports holding it. Rows
+-- written before this column existed were published, so they start held.
+-- Mirrored in ../sqlite/0003_held.sql.
+ALTER TABLE assignments ADD COLUMN held BOOLEAN NOT NULL DEFAULT TRUE;
