@@ -55,7 +55,10 @@ fn events(m: &Muster) -> String {
 fn a_silent_host_leaves_dns_within_dead_after_and_returns_after_revive_after() {
     let m = Muster::start_with(POLICY, &["--agent-token", TOKEN]);
     let mut sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
-    assert_eq!(pool(&m), vec!["127.0.1.1", "127.0.1.2", "127.0.1.3", "127.0.1.4"]);
+    // Published once each agent reports holding smtp-out.
+    eventually(Duration::from_secs(5), "four members", || {
+        (pool(&m) == ["127.0.1.1", "127.0.1.2", "127.0.1.3", "127.0.1.4"]).then_some(())
+    });
 
     let killed = Instant::now();
     sims[1].kill();
@@ -418,7 +421,9 @@ fn an_enrolment_token_yields_a_per_host_token_that_holds_the_name() {
 }
 
 #[test]
-fn hosts_added_by_a_reload_get_dead_after_to_report() {
+fn hosts_added_by_a_reload_are_published_only_once_their_agents_report() {
+    // Issue 12 (2a): a host the inventory gives a role was published before
+    // any agent reported, and stayed published under fail-static.
     let m = Muster::start_with(POLICY, &["--agent-token", TOKEN]);
     let _sims = agents(&m, &["smurf1", "smurf2", "smurf3", "smurf4"]);
     eventually(Duration::from_secs(5), "four members", || {
@@ -427,17 +432,24 @@ fn hosts_added_by_a_reload_get_dead_after_to_report() {
     m.reload(&format!(
         "{POLICY}  - {{ name: smurf5, address: 127.0.1.5, role: smtp-out }}\n"
     ));
-    eventually(Duration::from_secs(3), "smurf5 enrolled from the policy", || {
-        pool(&m).contains(&"127.0.1.5".to_string()).then_some(())
-    });
     let added = Instant::now();
-    eventually(Duration::from_secs(6), "smurf5 declared dead", || {
-        (!pool(&m).contains(&"127.0.1.5".to_string())).then_some(())
+    // Given dead_after to report, then declared dead; never published.
+    let events_now = || events(&m);
+    eventually(Duration::from_secs(8), "smurf5 declared dead", || {
+        assert!(!pool(&m).contains(&"127.0.1.5".to_string()), "smurf5 published");
+        events_now().contains("never reported").then_some(())
     });
     assert!(
         added.elapsed() >= Duration::from_secs(2),
         "silent only after dead_after: {:?}",
         added.elapsed()
     );
-    assert!(events(&m).contains("no heartbeat for"), "{}", events(&m));
+    assert_eq!(pool(&m).len(), 4, "no panic: the others stay");
+    assert!(!events(&m).contains("went silent at once"), "{}", events(&m));
+
+    // Its agent starts: it takes the role and is published.
+    let _late = agents(&m, &["smurf5"]);
+    eventually(Duration::from_secs(8), "smurf5 published", || {
+        pool(&m).contains(&"127.0.1.5".to_string()).then_some(())
+    });
 }

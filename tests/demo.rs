@@ -132,7 +132,8 @@ fn the_demo_answers_at_once_shifts_smtp_out_and_stops_cleanly() {
         answer.contains(&"20 fallback.lists.example.test.".to_owned()),
         "the fallback tier: {answer:?}"
     );
-    let first = demo.pool().expect("smurfs at preference 5");
+    // Published once their (simulated) agents report holding smtp-out.
+    let first = eventually(Duration::from_secs(10), "smurfs at preference 5", || demo.pool());
     assert!(first.iter().all(|mx| mx.starts_with("smurf")), "{first:?}");
     let output = demo.output();
     for expected in [

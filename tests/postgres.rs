@@ -63,7 +63,9 @@ hosts:
             )
         })
         .collect();
-    assert_eq!(pool(&m).len(), 3);
+    eventually(Duration::from_secs(5), "three members", || {
+        (pool(&m).len() == 3).then_some(())
+    });
     sims[2].kill();
     eventually(Duration::from_secs(6), "smurf3 dead", || {
         (pool(&m).len() == 2).then_some(())

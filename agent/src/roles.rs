@@ -191,13 +191,23 @@ mod tests {
     }
 
     #[test]
-    fn only_an_active_assignment_starts_a_change() {
+    fn only_an_assignment_in_force_starts_a_change() {
         let t = Instant::now();
         let mut k = RoleKeeper::new(Some("smtp-out".into()), true);
-        for state in ["draining", "dead", "cordoned", "pinned", "unassigned"] {
+        for state in ["draining", "dead", "cordoned", "unassigned"] {
             assert_eq!(k.decide(Some("web"), state, t), Decision::Nothing, "{state}");
         }
         assert_eq!(k.decide(None, "active", t), Decision::Nothing);
+        // The controller publishes an arriving box only once it reports
+        // holding the role, and a pinned one holds the role it is pinned in.
+        for state in ["arriving", "pinned"] {
+            let mut k = RoleKeeper::new(Some("smtp-out".into()), true);
+            assert_eq!(
+                k.decide(Some("web"), state, t),
+                change(Some("smtp-out"), "web"),
+                "{state}"
+            );
+        }
     }
 
     #[test]

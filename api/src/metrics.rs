@@ -22,7 +22,15 @@ use crate::{ApiError, ApiState};
 const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Every state a host can be in, so each series exists even at zero.
-const HOST_STATES: [&str; 6] = ["active", "draining", "dead", "cordoned", "pinned", "unassigned"];
+const HOST_STATES: [&str; 7] = [
+    "arriving",
+    "active",
+    "draining",
+    "dead",
+    "cordoned",
+    "pinned",
+    "unassigned",
+];
 
 /// Heartbeat-age quantiles reported.
 const AGE_QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 1.0];

@@ -460,6 +460,15 @@ fn publication_events(before: &Membership, after: &Membership, causes: &[Event],
 /// The state a host's assignment shows to agents and operators.
 pub fn assignment_state(host: &HostRecord, assignment: Option<&Assignment>) -> &'static str {
     match (host, assignment) {
+        // A drained host is cordoned from the start of its drain: it shows
+        // the drain until it is over.
+        (
+            _,
+            Some(Assignment {
+                phase: Phase::Draining { .. },
+                ..
+            }),
+        ) if !host.dead => "draining",
         (h, _) if h.cordoned => "cordoned",
         (h, _) if h.dead => "dead",
         (h, _) if h.pinned => "pinned",

@@ -110,7 +110,11 @@ impl Assignment {
     /// it (see [`Phase::Arriving`]); with no role there is nothing to wait
     /// for, so it is active in none.
     pub fn arriving(role: Option<String>, now: Millis) -> Self {
-        let phase = if role.is_some() { Phase::Arriving } else { Phase::Active };
+        let phase = if role.is_some() {
+            Phase::Arriving
+        } else {
+            Phase::Active
+        };
         Self {
             role,
             phase,

@@ -230,8 +230,10 @@ fn move_to(
     if let Some(from) = &from {
         ctx.keeps_min(from, force, "moving")?;
     }
-    let (host, actor, to) = (ctx.host.to_owned(), ctx.actor.to_owned(), Some(role.to_owned()));
     let never_published = assignment.is_some_and(Assignment::is_arriving);
+    // Placing a cordoned (or drained) host puts it back in service.
+    let uncordoned = std::mem::replace(&mut host_mut(ctx, farm)?.cordoned, false);
+    let (host, actor, to) = (ctx.host.to_owned(), ctx.actor.to_owned(), Some(role.to_owned()));
     let step = match (from, now || never_published) {
         (None, _) => Step::Assign {
             host,
@@ -259,7 +261,16 @@ fn move_to(
     };
     let mut event = apply(farm, &step, ctx.now);
     event.actor = ctx.actor.to_owned();
-    Ok(vec![event])
+    let mut events = vec![event];
+    if uncordoned {
+        events.push(ctx.event(
+            "uncordon",
+            None,
+            Some(role.to_owned()),
+            "placed by an operator: back in service",
+        ));
+    }
+    Ok(events)
 }
 
 /// Drain: leave the role through a drain towards no role.

@@ -205,7 +205,8 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
             } else {
                 health(obs, now, dead_after)
             };
-            let overdue = health != Health::Silent && obs.is_some_and(|o| now - o.last_heartbeat > overdue_after);
+            let overdue =
+                health != Health::Silent && obs.is_some_and(|o| now - o.last_heartbeat > overdue_after);
             Look {
                 obs,
                 health,
@@ -290,6 +291,10 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
                     host: host.name.clone(),
                     reason: match obs {
                         None => "never reported".to_owned(),
+                        Some(o) if !o.heard => format!(
+                            "never reported in {:.1}s",
+                            (now - o.last_heartbeat) as f64 / 1000.0
+                        ),
                         Some(o) => format!(
                             "no heartbeat for {:.1}s",
                             (now - o.last_heartbeat) as f64 / 1000.0

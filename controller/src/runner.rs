@@ -384,7 +384,9 @@ async fn handle(
             token_hash,
         } => {
             let result = engine
-                .change(now, |farm| crate::operator::enrol(farm, &name, addresses, token_hash, now))
+                .change(now, |farm| {
+                    crate::operator::enrol(farm, &name, addresses, token_hash, now)
+                })
                 .await;
             if let Err(e) = &result {
                 warn!(host = %name, error = %e, "enrolment not recorded; the agent will retry");

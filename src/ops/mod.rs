@@ -30,10 +30,20 @@ pub(crate) enum OpsCommand {
     /// Each role's pool: min, wanted and published counts, and members.
     #[command(after_help = EXIT_STATUS)]
     Pools(BareArgs),
-    /// Move a host to a role: drain first, then the new role.
+    /// Move a host to a role: drain first, then the new role, published
+    /// once its agent reports holding it.
+    ///
+    /// A move is a placement, not a new count: automation keeps the
+    /// policy's wanted counts, so once the host serves in ROLE, a role left
+    /// short takes a host back from ROLE's surplus (never this one within
+    /// host_cooldown, never one that leaves ROLE below its count). To keep a
+    /// host where you put it, `pin` it; to change how many a role has,
+    /// change the policy.
     #[command(after_help = EXIT_STATUS)]
     Move(MoveArgs),
-    /// Drain a host out of its role (towards no role).
+    /// Drain a host out of its role for maintenance: it leaves DNS now,
+    /// finishes its work, and stays out of automation (cordoned) until
+    /// `muster uncordon HOST` gives it back.
     #[command(after_help = EXIT_STATUS)]
     Drain(ForceArgs),
     /// Take a host out of automation and out of DNS.

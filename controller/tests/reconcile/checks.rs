@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use hickory_proto::rr::RecordType;
 use muster_controller::farm::{Farm, Phase};
 use muster_controller::policy::DrainUntil;
-use hickory_proto::rr::RecordType;
 use muster_controller::reconcile::{Step, membership, membership_is};
 use muster_controller::zone_builder::{Membership, build_zone};
 use proptest::prelude::*;
@@ -53,7 +53,9 @@ impl Sim {
                 }
                 let reported = self.observed.get(host).and_then(|o| o.reported_role());
                 if reported != Some(Some(role.as_str())) {
-                    return Err(format!("{host} arrived in {role} though its agent reports {reported:?}"));
+                    return Err(format!(
+                        "{host} arrived in {role} though its agent reports {reported:?}"
+                    ));
                 }
             }
             Step::Assign { host, role, .. } => {
@@ -72,7 +74,9 @@ impl Sim {
                 // Operators may drain more; the planner adds none then.
                 let out = Self::outgoing(farm, from);
                 if out >= self.policy.limits.moves_per_role {
-                    return Err(format!("{host} drained from {from} with {out} draining out already"));
+                    return Err(format!(
+                        "{host} drained from {from} with {out} draining out already"
+                    ));
                 }
                 self.drains.insert(host.clone(), (from.clone(), self.now));
                 gave.push(from.clone());
@@ -205,9 +209,12 @@ impl Sim {
             .values()
             .map(|h| (h.name.clone(), h.addresses.clone()))
             .collect();
-        let zone = build_zone(&self.policy, &addresses, members, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let zone = build_zone(&self.policy, &addresses, members, 1)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
         for (name, role) in &self.policy.roles {
-            let Some(record) = role.records.first() else { continue };
+            let Some(record) = role.records.first() else {
+                continue;
+            };
             let published = members.get(name).is_some_and(|m| !m.is_empty());
             if !role.fallback.is_empty() || published {
                 prop_assert!(

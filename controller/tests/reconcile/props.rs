@@ -278,15 +278,20 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(OpKind::Enrol),
         1 => Just(OpKind::Restart),
     ];
-    (kind, 0usize..MAX_HOSTS, 0usize..5, prop::bool::weighted(0.2), 0u8..=4).prop_map(
-        |(kind, host, role, force, hook_s)| Op {
+    (
+        kind,
+        0usize..MAX_HOSTS,
+        0usize..5,
+        prop::bool::weighted(0.2),
+        0u8..=4,
+    )
+        .prop_map(|(kind, host, role, force, hook_s)| Op {
             kind,
             host,
             role,
             force,
             hook_s,
-        },
-    )
+        })
 }
 
 fn tick() -> impl Strategy<Value = Tick> {

@@ -91,7 +91,9 @@ impl Agent {
     }
 
     fn finish_hook(&mut self, now: Millis) {
-        let Some((to, done_at)) = self.hook.clone() else { return };
+        let Some((to, done_at)) = self.hook.clone() else {
+            return;
+        };
         if now < done_at {
             return;
         }
@@ -228,12 +230,17 @@ impl Sim {
             (None, _) => (None, "unassigned"),
         };
         let now = self.now;
-        let Some(agent) = self.agents.get_mut(host) else { return };
+        let Some(agent) = self.agents.get_mut(host) else {
+            return;
+        };
         agent.act(role.as_deref(), state, now);
         agent.reported = Some(agent.holds.clone());
         let mut report = Report {
             role: agent.holds.clone(),
-            hook_failure: agent.failure.as_ref().map(|(to, _)| format!("hook for {to} failed")),
+            hook_failure: agent
+                .failure
+                .as_ref()
+                .map(|(to, _)| format!("hook for {to} failed")),
             ..Report::default()
         };
         match beat {
@@ -464,7 +471,8 @@ impl Sim {
                 }
                 let name = host_name(i);
                 enrol(&mut self.farm, &name, vec![address(i)], None, self.now);
-                self.agents.insert(name.clone(), Agent::new(None, op.hook_s, false));
+                self.agents
+                    .insert(name.clone(), Agent::new(None, op.hook_s, false));
                 self.log.push(format!("t+{}ms enrol {name}", self.now - START));
                 return Ok(());
             }
@@ -500,7 +508,11 @@ impl Sim {
         self.log.push(format!(
             "t+{}ms operator {host} {operation:?}: {}",
             self.now - START,
-            events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>().join(", ")
+            events
+                .iter()
+                .map(|e| e.kind.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         self.farm = farm;
         // As `Engine::change` does for hosts new to it.
@@ -509,9 +521,10 @@ impl Sim {
         }
         // Drains the operator started or cut short are the host's drains now.
         self.drains.remove(&host);
-        if let (Some(from), Phase::Draining { started, .. }) =
-            (&self.farm.assignments[&host].role, &self.farm.assignments[&host].phase)
-        {
+        if let (Some(from), Phase::Draining { started, .. }) = (
+            &self.farm.assignments[&host].role,
+            &self.farm.assignments[&host].phase,
+        ) {
             self.drains.insert(host.clone(), (from.clone(), *started));
         }
         // The pools are checked after this tick's plan (freshness is the
@@ -541,7 +554,9 @@ impl Sim {
         shown: &str,
     ) -> Result<(), TestCaseError> {
         for (role, hosts) in before {
-            let Some(spec) = self.policy.roles.get(role) else { continue };
+            let Some(spec) = self.policy.roles.get(role) else {
+                continue;
+            };
             let after = self.published_in(&self.farm, role);
             if after.len() >= spec.min as usize {
                 continue;
