@@ -3,8 +3,9 @@
 //! fill (an error when the inventory is the whole farm, else a warning) and
 //! schedule windows that overlap (warnings).
 //!
-//! Runs only when nothing else was found, so its messages never follow
-//! from an earlier mistake.
+//! Each check runs only when nothing was found in the parts it reads, so
+//! its messages never follow from an earlier mistake, yet a mistake in
+//! one part does not hide what is wrong with another.
 
 use std::collections::BTreeSet;
 
@@ -17,12 +18,16 @@ use super::{Enrolment, FixedData, MemberRecord, Policy};
 use crate::schedule;
 
 pub(super) fn check(c: &mut Checker, policy: &Policy) {
-    if c.has_problems() {
-        return;
+    if !c.has_problems_in(&["zone", "roles", "hosts", "enrolment"]) {
+        mins_fit_the_inventory(c, policy);
     }
-    mins_fit_the_inventory(c, policy);
-    exchanges_have_addresses(c, policy);
-    overlapping_windows(c, policy, Timestamp::now().as_millisecond());
+    if !c.has_problems_in(&["zone", "roles", "hosts"]) {
+        exchanges_have_addresses(c, policy);
+        super::empty_pools::check(c, policy);
+    }
+    if !c.has_problems_in(&["schedules"]) {
+        overlapping_windows(c, policy, Timestamp::now().as_millisecond());
+    }
 }
 
 /// Every role's `min` should be reachable by the inventory's hosts that

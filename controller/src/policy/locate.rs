@@ -108,6 +108,22 @@ impl fmt::Display for YamlPath {
 }
 
 impl Spot {
+    /// The top-level key this spot is under (`hosts` for `hosts[3].role`),
+    /// `None` for the document itself.
+    pub(super) fn top(&self) -> Option<&str> {
+        let first = match self {
+            Self::Value(path) => path.0.first(),
+            Self::Key { map, key, .. } => match map.0.first() {
+                Some(seg) => Some(seg),
+                None => return Some(key),
+            },
+        };
+        match first {
+            Some(Seg::Key(key)) => Some(key),
+            _ => None,
+        }
+    }
+
     /// Where this spot is in the text behind `locator`.
     pub(super) fn find_in(&self, locator: &Locator) -> Pos {
         match self {

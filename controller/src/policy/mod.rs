@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 mod automation;
 mod consistency;
+mod empty_pools;
 mod inventory;
 mod locate;
 mod model;
