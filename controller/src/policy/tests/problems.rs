@@ -43,7 +43,7 @@ fn unknown_keys_are_named_with_the_keys_expected() {
 }
 
 #[test]
-fn shape_errors_stop_at_the_first() {
+fn shape_and_syntax_errors_are_located() {
     check(&["roles: {}"], &["1:1 missing key \"zone\" in the top level"]);
     check(
         &["zone: a.test", "zone: b.test", "roles: {}"],
