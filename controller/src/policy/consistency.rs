@@ -84,9 +84,10 @@ fn mins_fit_the_inventory(c: &mut Checker, policy: &Policy) {
         let can = holders(name);
         if (role.min as usize) > can {
             let message = format!(
-                "min {} for role \"{name}\" but only {can} host(s) in the inventory may hold it; \
+                "min {} for role \"{name}\" but only {} in the inventory may hold it; \
                  {unless}lower the min or make more hosts eligible (roles: [...]){remedy}",
-                role.min
+                role.min,
+                hosts(can)
             );
             note(c, &roles_at.key(name).key("min"), message);
         }
@@ -98,10 +99,20 @@ fn mins_fit_the_inventory(c: &mut Checker, policy: &Policy) {
         .count();
     if total as usize > serving {
         let message = format!(
-            "the roles' mins add up to {total} but the inventory has only {serving} host(s) that can \
-             hold a role; {unless}lower some mins or add hosts{remedy}"
+            "the roles' mins add up to {total} but the inventory has only {} that can \
+             hold a role; {unless}lower some mins or add hosts{remedy}",
+            hosts(serving)
         );
         note(c, &roles_at, message);
+    }
+}
+
+/// `1 host`, `0 hosts`.
+fn hosts(n: usize) -> String {
+    if n == 1 {
+        "1 host".to_owned()
+    } else {
+        format!("{n} hosts")
     }
 }
 
