@@ -5,7 +5,9 @@
 //!
 //! 1. `raw`: serde structs that mirror the file and reject unknown keys;
 //!    serde_yaml's error (a typo'd key, a list where a value belongs, bad YAML)
-//!    is turned into a [`Problem`] by `syntax`, which stops loading.
+//!    is turned into a [`Problem`] by `syntax`. Bad YAML stops loading; a
+//!    shape error does not: `recover` reads the text as a YAML tree and
+//!    takes out what does not fit, reporting each, so the rest is checked.
 //! 2. `validate` (with `roles`, `inventory` and `automation`, and `values`
 //!    for durations, names and addresses): every value and every
 //!    cross-reference is checked, collecting *all* problems rather than
