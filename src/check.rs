@@ -32,24 +32,36 @@ pub(crate) fn run(args: &CheckArgs) -> ExitCode {
                         warning.message
                     );
                 }
-                failed |= args.strict && !p.warnings.is_empty();
-                println!(
-                    "{}: ok (zone {}, {} roles, {} hosts, {} schedules, {} load rules{})",
-                    file.display(),
+                let what = format!(
+                    "zone {}, {}, {}, {}, {}",
                     p.zone,
-                    p.roles.len(),
-                    p.hosts.len(),
-                    p.schedules.len(),
-                    p.autoscale.len(),
-                    match p.warnings.len() {
-                        0 => String::new(),
-                        n => format!(", {n} warning(s)"),
-                    }
+                    count(p.roles.len(), "role"),
+                    count(p.hosts.len(), "host"),
+                    count(p.schedules.len(), "schedule"),
+                    count(p.autoscale.len(), "load rule"),
                 );
+                let warnings = count(p.warnings.len(), "warning");
+                if args.strict && !p.warnings.is_empty() {
+                    failed = true;
+                    let them = if p.warnings.len() == 1 {
+                        "it an error"
+                    } else {
+                        "them errors"
+                    };
+                    eprintln!("{}: failed ({warnings}; --strict makes {them})", file.display());
+                } else if p.warnings.is_empty() {
+                    println!("{}: ok ({what})", file.display());
+                } else {
+                    println!("{}: ok ({what}, {warnings})", file.display());
+                }
             }
             Err(e) => {
                 failed = true;
                 eprintln!("{e}");
+                let problems = e.problems().len();
+                if problems > 0 {
+                    eprintln!("{}: failed ({})", file.display(), count(problems, "problem"));
+                }
             }
         }
     }
@@ -57,5 +69,14 @@ pub(crate) fn run(args: &CheckArgs) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `1 schedule`, `2 schedules`.
+fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
     }
 }

@@ -30,6 +30,10 @@ fn every_shipped_policy_checks_clean() {
     let paths: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
     let (ok, stdout, stderr) = check(&paths);
     assert!(ok, "{stderr}");
+    // Not --strict: the open-enrolment examples list fewer hosts than their
+    // mins on purpose. But no shipped policy may let a name vanish when a
+    // pool is empty.
+    assert!(!stderr.contains("NXDOMAIN"), "{stderr}");
     assert_eq!(
         stdout.lines().filter(|l| l.contains(": ok")).count(),
         files.len(),
@@ -51,4 +55,110 @@ fn a_bad_policy_names_file_line_and_column() {
     let expected = format!("{}:5:", path.display());
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(stderr.contains("prority"), "{stderr}");
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+const ONE_OF_EACH: &str = "zone: lists.example.test
+roles:
+  web: { min: 1, records: [ { name: www, type: A } ] }
+schedules:
+  - { name: s, cron: \"0 6 * * *\", for: 1h, want: { web: 1 } }
+autoscale:
+  - { role: web, metric: load1, target_per_host: 2 }
+hosts:
+  - { name: a, address: 127.0.0.1 }
+";
+
+#[test]
+fn the_summary_counts_in_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(&dir, "one.yaml", ONE_OF_EACH);
+    let (ok, stdout, stderr) = check(&[&path]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(": ok (zone lists.example.test., 1 role, 1 host, 1 schedule, 1 load rule)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn strict_fails_with_a_failing_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // bounce may be empty and nothing else keeps bounces.<zone>: a warning.
+    let text = format!("{ONE_OF_EACH}  - {{ name: fb, address: 127.0.0.9, static: true }}\n").replace(
+        "roles:\n",
+        "roles:\n  bounce: { records: [ { name: bounces, type: MX, priority: 10 } ] }\n",
+    );
+    let path = write(&dir, "warns.yaml", &text);
+    let (ok, stdout, stderr) = check(&[&path]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains(", 1 warning)"), "{stdout}");
+    let expected = format!(
+        "{}:3:3: warning: role \"bounce\" has min 0 and no fallback at bounces.lists.example.test.",
+        path.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(["check", "--strict"])
+        .arg(&path)
+        .output()
+        .expect("run muster check --strict");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("ok"), "{stdout}");
+    let summary = format!(
+        "{}: failed (1 warning; --strict makes it an error)",
+        path.display()
+    );
+    assert!(stderr.contains(&summary), "{stderr}");
+}
+
+#[test]
+fn every_problem_of_a_file_in_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        &dir,
+        "many.yaml",
+        "zone: lists.example.test
+roles:
+  web: { min: 1, recrods: [] }
+default_want: { wbe: 1 }
+schedules:
+  - { name: s, cron: \"0 25 * * *\", for: 1h, want: { web: 1 } }
+",
+    );
+    let (ok, _, stderr) = check(&[&path]);
+    assert!(!ok);
+    let file = path.display();
+    for expected in [
+        format!("{file}:3:18: unknown key \"recrods\" in role \"web\""),
+        format!("{file}:4:22: default_want wants role \"wbe\""),
+        format!("{file}:6:22: cron: hour field \"25\""),
+        format!("{file}: failed (3 problems)"),
+    ] {
+        assert!(stderr.contains(&expected), "{expected:?} not in:\n{stderr}");
+    }
+}
+
+#[test]
+fn yaml_syntax_errors_have_file_line_column_and_a_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(&dir, "tabs.yaml", "zone: x.test\nroles:\n\tweb: {}\n");
+    let (ok, _, stderr) = check(&[&path]);
+    assert!(!ok);
+    let expected = format!("{}:3:1: ", path.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(
+        stderr.contains("tabs are not allowed for indentation"),
+        "{stderr}"
+    );
 }

@@ -280,3 +280,150 @@ fn serve_refuses_demo_agents_over_tls() {
         "{stderr}"
     );
 }
+
+/// One name and type a role of the demo policy publishes.
+struct Published {
+    name: String,
+    rtype: &'static str,
+    /// A fallback of this type at this name: never an empty answer.
+    same_type_fallback: bool,
+    /// A fallback of another type at this name: NODATA is expected when
+    /// the pool is empty.
+    other_type_fallback: bool,
+}
+
+/// Every (name, type) the roles of `policies/demo.yaml` publish.
+fn demo_names() -> Vec<Published> {
+    use muster_controller::policy::{FixedData, MemberRecord, load_file};
+    let policy = load_file(&support::repo_path("policies/demo.yaml")).expect("demo.yaml loads");
+    let fallback_type = |data: &FixedData| match data {
+        FixedData::Mx { .. } => "MX",
+        FixedData::A(_) => "A",
+        FixedData::Aaaa(_) => "AAAA",
+    };
+    let mut names: Vec<Published> = Vec::new();
+    for role in policy.roles.values() {
+        for record in &role.records {
+            let rtype = match record.kind {
+                MemberRecord::Mx { .. } => "MX",
+                MemberRecord::A => "A",
+                MemberRecord::Aaaa => "AAAA",
+            };
+            let fallbacks = policy
+                .roles
+                .values()
+                .flat_map(|r| &r.fallback)
+                .filter(|f| f.owner == record.owner);
+            let (same, other): (Vec<_>, Vec<_>) = fallbacks.partition(|f| fallback_type(&f.data) == rtype);
+            let name = record.owner.to_ascii();
+            if !names.iter().any(|p| p.name == name && p.rtype == rtype) {
+                names.push(Published {
+                    name,
+                    rtype,
+                    same_type_fallback: !same.is_empty(),
+                    other_type_fallback: !other.is_empty(),
+                });
+            }
+        }
+    }
+    names
+}
+
+/// While the bulge rises and passes, the load rule borrows every bounce
+/// host (bounce has min 0) and smtp-out grows: no name a role publishes may
+/// answer NXDOMAIN meanwhile (bounces keeps its fallback MX). NODATA is
+/// allowed only where a fallback of another type keeps the name. Samples
+/// for at most 70 s, or until smtp-out has grown and shrunk again; what it
+/// saw is printed (`--nocapture`). A run on a 2-core machine: 1050 answers,
+/// smtp-out 3 -> 6, bounce down to 0 hosts, no NODATA.
+#[test]
+fn every_name_a_role_publishes_answers_through_a_whole_bulge() {
+    let started = Instant::now();
+    let names = demo_names();
+    let listed: Vec<String> = names.iter().map(|p| format!("{} {}", p.name, p.rtype)).collect();
+    for expected in [
+        "smtp-out.lists.example.test. MX",
+        "smtp-out.lists.example.test. A",
+        "lists.example.test. MX",
+        "www.lists.example.test. A",
+        "bounces.lists.example.test. MX",
+    ] {
+        assert!(listed.iter().any(|l| l == expected), "{expected} in {listed:?}");
+    }
+    // Six times faster: the mailing is submitted from 5 s to 15 s in, and
+    // the cycle repeats every 30 s.
+    let mut demo = Demo::start(&["--speed", "6"]);
+    eventually(Duration::from_secs(60), "an MX answer for smtp-out", || {
+        demo.pool()
+    });
+
+    let mut nodata: Vec<String> = Vec::new();
+    let mut unanswered = 0;
+    let mut samples = 0;
+    let (mut first, mut peak, mut last) = (None, 0, 0);
+    let mut fewest_bounce = usize::MAX;
+    let deadline = Instant::now() + Duration::from_secs(70);
+    while Instant::now() < deadline {
+        demo.check_running();
+        for p in &names {
+            let answer = dig(demo.dns, &[&p.name, p.rtype]);
+            samples += 1;
+            let data = answer.answer_data(p.rtype);
+            match answer.status.as_str() {
+                "NXDOMAIN" => panic!(
+                    "{} {} answered NXDOMAIN after {:?} (sample {samples}):\n{}\n{}",
+                    p.name,
+                    p.rtype,
+                    started.elapsed(),
+                    answer.raw,
+                    demo.output()
+                ),
+                "NOERROR" if data.is_empty() => {
+                    assert!(
+                        p.other_type_fallback && !p.same_type_fallback,
+                        "{} {} answered NODATA though nothing else keeps the name:\n{}",
+                        p.name,
+                        p.rtype,
+                        answer.raw
+                    );
+                    nodata.push(format!("{} {}", p.name, p.rtype));
+                }
+                "NOERROR" => {}
+                // A lost UDP packet on a busy machine is not an answer.
+                "" => unanswered += 1,
+                other => panic!("{} {} answered {other}:\n{}", p.name, p.rtype, answer.raw),
+            }
+            if p.name == "bounces.lists.example.test." && p.rtype == "MX" {
+                fewest_bounce = fewest_bounce.min(data.iter().filter(|mx| mx.starts_with("10 ")).count());
+            }
+            if p.name == format!("{SMTP_OUT}.") && p.rtype == "MX" && !data.is_empty() {
+                last = data.iter().filter(|mx| mx.starts_with("5 ")).count();
+                first.get_or_insert(last);
+                peak = peak.max(last);
+            }
+        }
+        // The bulge has risen and passed: the pool grew and shrank again.
+        if first.is_some_and(|first| peak >= first + 2 && last + 2 <= peak) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let first = first.unwrap_or(0);
+    eprintln!(
+        "{samples} answers in {:?}: smtp-out {first} -> peak {peak} -> {last}; fewest bounce hosts {fewest_bounce}; \
+         NODATA {} time(s) ({:?}); {unanswered} unanswered",
+        started.elapsed(),
+        nodata.len(),
+        nodata.iter().collect::<std::collections::BTreeSet<_>>()
+    );
+    assert!(peak > first, "the bulge made smtp-out grow ({first} -> {peak})");
+    assert!(
+        unanswered * 20 < samples,
+        "{unanswered} of {samples} queries unanswered"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(100),
+        "took {:?}",
+        started.elapsed()
+    );
+}

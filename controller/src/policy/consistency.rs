@@ -3,8 +3,9 @@
 //! fill (an error when the inventory is the whole farm, else a warning) and
 //! schedule windows that overlap (warnings).
 //!
-//! Runs only when nothing else was found, so its messages never follow
-//! from an earlier mistake.
+//! Each check runs only when nothing was found in the parts it reads, so
+//! its messages never follow from an earlier mistake, yet a mistake in
+//! one part does not hide what is wrong with another.
 
 use std::collections::BTreeSet;
 
@@ -17,12 +18,16 @@ use super::{Enrolment, FixedData, MemberRecord, Policy};
 use crate::schedule;
 
 pub(super) fn check(c: &mut Checker, policy: &Policy) {
-    if c.has_problems() {
-        return;
+    if !c.has_problems_in(&["zone", "roles", "hosts", "enrolment"]) {
+        mins_fit_the_inventory(c, policy);
     }
-    mins_fit_the_inventory(c, policy);
-    exchanges_have_addresses(c, policy);
-    overlapping_windows(c, policy, Timestamp::now().as_millisecond());
+    if !c.has_problems_in(&["zone", "roles", "hosts"]) {
+        exchanges_have_addresses(c, policy);
+        super::empty_pools::check(c, policy);
+    }
+    if !c.has_problems_in(&["schedules"]) {
+        overlapping_windows(c, policy, Timestamp::now().as_millisecond());
+    }
 }
 
 /// Every role's `min` should be reachable by the inventory's hosts that
@@ -79,9 +84,10 @@ fn mins_fit_the_inventory(c: &mut Checker, policy: &Policy) {
         let can = holders(name);
         if (role.min as usize) > can {
             let message = format!(
-                "min {} for role \"{name}\" but only {can} host(s) in the inventory may hold it; \
+                "min {} for role \"{name}\" but only {} in the inventory may hold it; \
                  {unless}lower the min or make more hosts eligible (roles: [...]){remedy}",
-                role.min
+                role.min,
+                hosts(can)
             );
             note(c, &roles_at.key(name).key("min"), message);
         }
@@ -93,10 +99,20 @@ fn mins_fit_the_inventory(c: &mut Checker, policy: &Policy) {
         .count();
     if total as usize > serving {
         let message = format!(
-            "the roles' mins add up to {total} but the inventory has only {serving} host(s) that can \
-             hold a role; {unless}lower some mins or add hosts{remedy}"
+            "the roles' mins add up to {total} but the inventory has only {} that can \
+             hold a role; {unless}lower some mins or add hosts{remedy}",
+            hosts(serving)
         );
         note(c, &roles_at, message);
+    }
+}
+
+/// `1 host`, `0 hosts`.
+fn hosts(n: usize) -> String {
+    if n == 1 {
+        "1 host".to_owned()
+    } else {
+        format!("{n} hosts")
     }
 }
 

@@ -14,7 +14,7 @@ use yaml_rust2::scanner::Marker;
 
 /// A path from the document root to a value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct YamlPath(Vec<Seg>);
+pub(super) struct YamlPath(pub(super) Vec<Seg>);
 
 /// One step of a [`YamlPath`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +108,43 @@ impl fmt::Display for YamlPath {
 }
 
 impl Spot {
+    /// The top-level key this spot is under (`hosts` for `hosts[3].role`),
+    /// `None` for the document itself.
+    pub(super) fn top(&self) -> Option<&str> {
+        let first = match self {
+            Self::Value(path) => path.0.first(),
+            Self::Key { map, key, .. } => match map.0.first() {
+                Some(seg) => Some(seg),
+                None => return Some(key),
+            },
+        };
+        match first {
+            Some(Seg::Key(key)) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The path of the value or key this spot points at.
+    pub(super) fn path(&self) -> YamlPath {
+        match self {
+            Self::Value(path) => path.clone(),
+            Self::Key { map, key, .. } => map.key(key.clone()),
+        }
+    }
+
+    /// This spot with its list indices as written, when `removed` items
+    /// were taken out before checking.
+    pub(super) fn as_written(&self, removed: &super::recover::Removed) -> Self {
+        match self {
+            Self::Value(path) => Self::Value(removed.as_written(path)),
+            Self::Key { map, key, nth } => Self::Key {
+                map: removed.as_written(map),
+                key: key.clone(),
+                nth: *nth,
+            },
+        }
+    }
+
     /// Where this spot is in the text behind `locator`.
     pub(super) fn find_in(&self, locator: &Locator) -> Pos {
         match self {

@@ -5,7 +5,9 @@
 //!
 //! 1. `raw`: serde structs that mirror the file and reject unknown keys;
 //!    serde_yaml's error (a typo'd key, a list where a value belongs, bad YAML)
-//!    is turned into a [`Problem`] by `syntax`, which stops loading.
+//!    is turned into a [`Problem`] by `syntax`. Bad YAML stops loading; a
+//!    shape error does not: `recover` reads the text as a YAML tree and
+//!    takes out what does not fit, reporting each, so the rest is checked.
 //! 2. `validate` (with `roles`, `inventory` and `automation`, and `values`
 //!    for durations, names and addresses): every value and every
 //!    cross-reference is checked, collecting *all* problems rather than
@@ -19,11 +21,13 @@ use std::path::{Path, PathBuf};
 
 mod automation;
 mod consistency;
+mod empty_pools;
 mod inventory;
 mod locate;
 mod model;
 mod probes;
 mod raw;
+mod recover;
 mod roles;
 mod syntax;
 mod validate;
@@ -90,26 +94,66 @@ pub fn load_str(source: &Path, text: &str) -> Result<Policy, PolicyError> {
         column: pos.column,
         message,
     };
-    let raw = serde_yaml::from_str::<raw::RawPolicy>(text).map_err(|err| {
-        let (pos, message) = syntax::describe(&err, text);
-        PolicyError::Invalid(vec![problem(pos, message)])
-    })?;
+    let (raw, shape, recovered) = match serde_yaml::from_str::<raw::RawPolicy>(text) {
+        Ok(raw) => (raw, Vec::new(), None),
+        Err(err) => match recover::read(text) {
+            // Read on past the first shape error; what is left is checked too.
+            Some(mut found) if !found.errors.is_empty() => {
+                let locator = locate::Locator::new(text);
+                let shape: Vec<Problem> = found
+                    .errors
+                    .iter()
+                    .map(|e| {
+                        let (pos, message) = syntax::describe_shape(e, &locator);
+                        problem(pos, message)
+                    })
+                    .collect();
+                match found.raw.take() {
+                    Some(raw) => (raw, shape, Some(found)),
+                    None => return Err(PolicyError::Invalid(sorted(shape))),
+                }
+            }
+            // Not a mapping at all (bad YAML): only the first error is known.
+            _ => {
+                let (pos, message) = syntax::describe(&err, text);
+                return Err(PolicyError::Invalid(vec![problem(pos, message)]));
+            }
+        },
+    };
     let locate = |found: validate::Found| {
         let locator = locate::Locator::new(text);
-        let mut problems: Vec<Problem> = found
+        let as_written = |spot: locate::Spot| match &recovered {
+            Some(r) => spot.as_written(&r.removed),
+            None => spot,
+        };
+        found
             .into_iter()
+            .map(|(spot, message)| (as_written(spot), message))
+            .filter(|(spot, _)| !recovered.as_ref().is_some_and(|r| r.follows(&spot.path())))
             .map(|(spot, message)| problem(spot.find_in(&locator), message))
-            .collect();
-        // Stable: problems at one position keep the order they were found in.
-        problems.sort_by_key(|p| (p.line, p.column));
-        problems
+            .collect::<Vec<Problem>>()
     };
-    let (mut policy, warnings) =
-        validate::validate(raw, source).map_err(|found| PolicyError::Invalid(locate(found)))?;
-    if !warnings.is_empty() {
-        policy.warnings = locate(warnings);
+    match validate::validate(raw, source) {
+        Ok((mut policy, warnings)) if shape.is_empty() => {
+            if !warnings.is_empty() {
+                policy.warnings = sorted(locate(warnings));
+            }
+            Ok(policy)
+        }
+        Ok(_) => Err(PolicyError::Invalid(sorted(shape))),
+        Err(found) => {
+            let mut problems = shape;
+            problems.extend(locate(found));
+            Err(PolicyError::Invalid(sorted(problems)))
+        }
     }
-    Ok(policy)
+}
+
+/// Problems in file order; problems at one position keep the order they
+/// were found in.
+fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort_by_key(|p| (p.line, p.column));
+    problems
 }
 
 impl PolicyError {

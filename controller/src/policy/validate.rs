@@ -97,9 +97,23 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
 }
 
 impl Checker {
-    /// True once a problem was reported.
-    pub(super) fn has_problems(&self) -> bool {
-        !self.found.is_empty()
+    /// True once a problem was reported in one of the top-level `parts`
+    /// (or in the document as a whole).
+    pub(super) fn has_problems_in(&self, parts: &[&str]) -> bool {
+        self.found
+            .iter()
+            .any(|(spot, _)| spot.top().is_none_or(|top| parts.contains(&top)))
+    }
+
+    /// Notes something allowed but probably not meant about the key `key`
+    /// of the mapping at `map`.
+    pub(super) fn warn_key(&mut self, map: &YamlPath, key: &str, message: impl Into<String>) {
+        let spot = Spot::Key {
+            map: map.clone(),
+            key: key.to_owned(),
+            nth: 0,
+        };
+        self.warnings.push((spot, message.into()));
     }
 
     /// Notes something allowed but probably not meant, at `at`.

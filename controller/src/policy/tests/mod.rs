@@ -8,6 +8,8 @@ use hickory_proto::rr::Name;
 
 use super::{Policy, load_str};
 
+mod all_at_once;
+mod empty_pools;
 mod mapping;
 mod problems;
 

@@ -43,7 +43,7 @@ fn unknown_keys_are_named_with_the_keys_expected() {
 }
 
 #[test]
-fn shape_errors_stop_at_the_first() {
+fn shape_and_syntax_errors_are_located() {
     check(&["roles: {}"], &["1:1 missing key \"zone\" in the top level"]);
     check(
         &["zone: a.test", "zone: b.test", "roles: {}"],
@@ -345,9 +345,9 @@ fn mins_the_inventory_cannot_fill_are_warnings() {
         .map(|p| format!("{}:{} {}", p.line, p.column, p.message))
         .collect();
     assert_eq!(warnings.len(), 3, "{warnings:#?}");
-    assert!(warnings[0].starts_with("2:8 the roles' mins add up to 3 but the inventory has only 1 host(s)"));
-    assert!(warnings[1].starts_with("2:27 min 2 for role \"smtp-out\" but only 1 host(s)"));
-    assert!(warnings[2].starts_with("2:44 min 1 for role \"web\" but only 0 host(s)"));
+    assert!(warnings[0].starts_with("2:8 the roles' mins add up to 3 but the inventory has only 1 host"));
+    assert!(warnings[1].starts_with("2:27 min 2 for role \"smtp-out\" but only 1 host"));
+    assert!(warnings[2].starts_with("2:44 min 1 for role \"web\" but only 0 hosts"));
 }
 
 #[test]
@@ -361,10 +361,10 @@ fn mins_larger_than_a_closed_farm_are_errors() {
             "  - { name: a, address: 192.0.2.1, roles: [smtp-out] }",
         ],
         &[
-            "2:8 the roles' mins add up to 3 but the inventory has only 1 host(s) that can hold a role; \
+            "2:8 the roles' mins add up to 3 but the inventory has only 1 host that can hold a role; \
              lower some mins or add hosts; or set enrolment: open",
-            "2:27 min 2 for role \"smtp-out\" but only 1 host(s) in the inventory may hold it; lower the min",
-            "2:44 min 1 for role \"web\" but only 0 host(s) in the inventory may hold it; lower the min",
+            "2:27 min 2 for role \"smtp-out\" but only 1 host in the inventory may hold it; lower the min",
+            "2:44 min 1 for role \"web\" but only 0 hosts in the inventory may hold it; lower the min",
         ],
     );
     // Static hosts holding a role count; nameserver-only ones do not.
@@ -376,8 +376,8 @@ fn mins_larger_than_a_closed_farm_are_errors() {
             "hosts: [ { name: ns1, address: 192.0.2.53, static: true } ]",
         ],
         &[
-            "2:8 the roles' mins add up to 1 but the inventory has only 0 host(s)",
-            "2:22 min 1 for role \"web\" but only 0 host(s) in the inventory may hold it",
+            "2:8 the roles' mins add up to 1 but the inventory has only 0 hosts",
+            "2:22 min 1 for role \"web\" but only 0 hosts in the inventory may hold it",
         ],
     );
     let fits = load(&[
