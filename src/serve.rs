@@ -303,17 +303,22 @@ fn tls_config(cert: Option<&Path>, key: Option<&Path>) -> anyhow::Result<Option<
     }
 }
 
-/// Reloads the policy; a bad one is reported and the running one stays.
+/// The actor of a reload asked for by a signal.
+const SIGHUP: &str = "sighup";
+
+/// Reloads the policy; a bad one is reported (log and `reload` event) and
+/// the running one stays.
 async fn reload(controller: &ControllerHandle, path: &Path) {
     info!(policy = %path.display(), "reloading policy");
     let policy = match policy::load_file(path) {
         Ok(p) => p,
         Err(e) => {
             error!("policy rejected, keeping the one in force:\n{e}");
+            controller.reload_rejected(SIGHUP, &e.to_string()).await;
             return;
         }
     };
-    match controller.reload(policy).await {
+    match controller.reload(policy, SIGHUP).await {
         Ok(report) => match report.serial {
             Some(serial) => info!(serial, "policy applied"),
             None => info!("policy applied; zone unchanged"),

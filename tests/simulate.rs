@@ -242,6 +242,8 @@ fn frequent_windows_have_labels_that_do_not_overlap() {
         "2026-11-24T00:00:00Z",
         "--to",
         "2026-11-24T03:00:00Z",
+        "--rate",
+        "600",
         "--quiet",
         "--svg",
         svg.to_str().expect("utf-8"),
@@ -306,6 +308,8 @@ fn quiet_prints_the_hourly_lines_only() {
         "2026-11-24T06:00:00Z",
         "--to",
         "2026-11-24T08:00:00Z",
+        "--rate",
+        "600",
     ];
     let times = |extra: &[&str]| -> Vec<String> {
         let out = muster(&[&args[..], extra].concat());
