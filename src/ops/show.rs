@@ -62,7 +62,7 @@ fn dns_cell(dns: DnsPresence) -> Cell {
 
 /// Under a table with a DNS column, what its words mean.
 const DNS_LEGEND: &str =
-    "DNS: pool = named by its role's records; own = only its own address record; no = nothing\n";
+    "\nDNS: pool = named by its role's records; own = only its own address record; no = nothing\n";
 
 fn or_dash(s: Option<&str>) -> String {
     s.unwrap_or("-").to_owned()
