@@ -9,6 +9,7 @@ mod plan;
 mod serve;
 mod simulate;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log)),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never into a log file
+        // or the journal.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli.command {
         Command::Check(args) => check::run(&args),

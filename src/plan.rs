@@ -29,6 +29,8 @@ use muster_controller::simulate::{self, inventory_farm};
 /// Arguments of `muster plan`.
 #[derive(clap::Args)]
 #[command(
+    override_usage = "muster plan --policy FILE [--at TIME] [--api URL] [OPTIONS]\n       \
+                      muster plan --api URL [--at TIME] [OPTIONS]",
     after_help = "Exit status: 0 planned; 1 the policy is invalid or the server refused; \
 2 usage error; 3 cannot reach the API."
 )]
@@ -42,7 +44,7 @@ pub(crate) struct PlanArgs {
     at: String,
     /// Plan against the live farm of this muster API. With --policy, the
     /// file's policy against it; alone, the server's policy in force.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, env = "MUSTER_API", value_name = "URL")]
     api: Option<String>,
     /// Operator bearer token (a read token is enough).
     #[arg(long, env = "MUSTER_TOKEN", hide_env_values = true, value_name = "T")]
@@ -146,6 +148,11 @@ async fn plan(args: &PlanArgs) -> Result<PlanView, Failure> {
                 "--tz needs --policy (the server reads local times in its policy's timezone)".to_owned(),
             ));
         }
+        // Checked here so a typo is a usage error (exit 2) before any
+        // request; UTC has no gaps, so every well-formed local time passes
+        // and the server reads it in its own timezone.
+        parse_instant(&args.at, now_millis(), &jiff::tz::TimeZone::UTC)
+            .map_err(|e| Failure::Usage(format!("--at {e}")))?;
         return Ok(client.plan(Some(&args.at)).await?.value);
     };
     let policy = policy::load_file(file).map_err(|e| Failure::Policy(e.to_string()))?;

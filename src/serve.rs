@@ -19,14 +19,19 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
+/// Where `muster serve` keeps its state unless told otherwise: an absolute
+/// path, so the database does not depend on the working directory.
+pub(crate) const DEFAULT_DB: &str = "sqlite:///var/lib/muster/muster.db";
+
 /// Arguments of `muster serve`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
     /// The policy file (YAML).
     #[arg(long, env = "MUSTER_POLICY")]
     policy: PathBuf,
-    /// Database URL.
-    #[arg(long, env = "MUSTER_DB", default_value = "sqlite://muster.db")]
+    /// Database URL: `sqlite:///PATH` (its directory is created when
+    /// missing) or `postgres://…`.
+    #[arg(long, env = "MUSTER_DB", default_value = DEFAULT_DB)]
     db: String,
     /// DNS address (UDP and TCP); repeat for more, e.g. `[::1]:5300`.
     #[arg(
@@ -224,10 +229,34 @@ pub(crate) struct Server {
     api: JoinHandle<std::io::Result<()>>,
 }
 
+/// The directory of an SQLite database file (`sqlite:///var/lib/x.db` or
+/// `sqlite://rel/x.db`), when it names one; `None` for in-memory databases,
+/// bare file names and other backends.
+fn sqlite_dir(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return None;
+    }
+    Path::new(path).parent().filter(|p| !p.as_os_str().is_empty())
+}
+
 /// Opens the store, starts the engine (which publishes the zone), then
 /// DNS, NOTIFY, the controller and the API; all run until `cancel` fires
 /// and [`Server::shutdown`] waits for them.
 pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken) -> anyhow::Result<Server> {
+    if let Some(dir) = sqlite_dir(&config.db) {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "cannot create {} for the database {} (--db or MUSTER_DB): give a writable \
+                 place, e.g. --db sqlite://$HOME/muster.db",
+                dir.display(),
+                config.db
+            )
+        })?;
+    }
     let store = Store::open(&config.db)
         .await
         .with_context(|| format!("opening {}", config.db))?;
@@ -303,21 +332,44 @@ fn tls_config(cert: Option<&Path>, key: Option<&Path>) -> anyhow::Result<Option<
     }
 }
 
-/// Reloads the policy; a bad one is reported and the running one stays.
+/// The actor of a reload asked for by a signal.
+const SIGHUP: &str = "sighup";
+
+/// Reloads the policy; a bad one is reported (log and `reload` event) and
+/// the running one stays.
 async fn reload(controller: &ControllerHandle, path: &Path) {
     info!(policy = %path.display(), "reloading policy");
     let policy = match policy::load_file(path) {
         Ok(p) => p,
         Err(e) => {
             error!("policy rejected, keeping the one in force:\n{e}");
+            controller.reload_rejected(SIGHUP, &e.to_string()).await;
             return;
         }
     };
-    match controller.reload(policy).await {
+    match controller.reload(policy, SIGHUP).await {
         Ok(report) => match report.serial {
             Some(serial) => info!(serial, "policy applied"),
             None => info!("policy applied; zone unchanged"),
         },
         Err(e) => error!(error = %e, "policy not applied, keeping the one in force"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_directory_of_an_sqlite_file() {
+        assert_eq!(sqlite_dir(DEFAULT_DB), Some(Path::new("/var/lib/muster")));
+        assert_eq!(
+            sqlite_dir("sqlite:///tmp/a/b.db?mode=rwc"),
+            Some(Path::new("/tmp/a"))
+        );
+        assert_eq!(sqlite_dir("sqlite://data/muster.db"), Some(Path::new("data")));
+        assert_eq!(sqlite_dir("sqlite://muster.db"), None);
+        assert_eq!(sqlite_dir("sqlite::memory:"), None);
+        assert_eq!(sqlite_dir("postgres://u@127.0.0.1/muster"), None);
     }
 }

@@ -334,7 +334,9 @@ fn render(setup: &Setup, replay: &Replay, quiet: bool, took: f64) -> String {
     let last = replay.samples.len().saturating_sub(1);
     for (k, s) in replay.samples.iter().enumerate() {
         let hourly = (s.at - model.from) % hour == 0;
-        let changed = previous_schedule.as_ref() != Some(&s.schedule);
+        // A window opening or closing gets a line, but not with --quiet:
+        // that prints only the hourly lines (and the min crossings).
+        let changed = previous_schedule.as_ref() != Some(&s.schedule) && !quiet;
         previous_schedule = Some(s.schedule.clone());
         // A pool falling below its min, or back: always worth a line.
         let below: Vec<bool> = s.published.iter().zip(&replay.mins).map(|(p, m)| p < m).collect();

@@ -599,6 +599,112 @@ fn policy_reload_rejects_a_broken_file_and_keeps_serving() {
     assert!(www(&m).contains(&"192.0.2.9".to_string()));
 }
 
+/// Every `reload` event, oldest first: (actor, reason).
+fn reload_events(m: &Muster) -> Vec<(String, String)> {
+    let (status, events) = call(m.api, "GET", "/api/v1/events?limit=1000", Some(READ), None);
+    assert_eq!(status, 200, "{events}");
+    events
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|e| e["kind"] == "reload")
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (text("actor"), text("reason"))
+        })
+        .collect()
+}
+
+/// The value of an unlabelled series in `/metrics`.
+fn metric(m: &Muster, name: &str) -> f64 {
+    let (status, text) = support::http(m.api, "GET", "/metrics", Some(READ), None);
+    assert_eq!(status, 200, "{text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+#[test]
+fn every_reload_is_an_event_and_its_outcome_is_in_metrics_and_on_the_page() {
+    let m = start();
+    let path = "/api/v1/policy/reload";
+    assert_eq!(metric(&m, "muster_policy_reload_success"), 1.0, "none tried yet");
+    let loaded = metric(&m, "muster_policy_loaded_timestamp_seconds");
+    assert!(loaded > 1.7e9, "seconds since the epoch: {loaded}");
+    assert!(reload_events(&m).is_empty());
+
+    // Accepted, by the admin token named ops.
+    std::thread::sleep(Duration::from_millis(20));
+    let (status, reply) = call(m.api, "POST", path, Some(ADMIN), None);
+    assert_eq!(status, 200, "{reply}");
+    let events = reload_events(&m);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].0, "ops");
+    assert!(events[0].1.contains("put in force"), "{events:?}");
+    assert_eq!(metric(&m, "muster_policy_reload_success"), 1.0);
+    let reloaded = metric(&m, "muster_policy_loaded_timestamp_seconds");
+    assert!(reloaded > loaded, "{reloaded} after {loaded}");
+
+    // Rejected: an event with the problem, and nothing else changes.
+    let serial = m.serial();
+    let (_, hosts_before) = call(m.api, "GET", "/api/v1/hosts", Some(READ), None);
+    std::fs::write(
+        m.policy_path(),
+        POLICY.replace("  mx: { min: 2,", "  mx: { mni: 2,"),
+    )
+    .expect("write");
+    let (status, reply) = call(m.api, "POST", path, Some(ADMIN), None);
+    assert_eq!(status, 422, "{reply}");
+    let events = reload_events(&m);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1].0, "ops");
+    assert!(
+        events[1].1.contains("rejected") && events[1].1.contains("mni"),
+        "{events:?}"
+    );
+    assert_eq!(metric(&m, "muster_policy_reload_success"), 0.0);
+    assert_eq!(metric(&m, "muster_policy_loaded_timestamp_seconds"), reloaded);
+    assert_eq!(m.serial(), serial, "the zone stays");
+    let (_, hosts_after) = call(m.api, "GET", "/api/v1/hosts", Some(READ), None);
+    let names = |h: &Value| -> Vec<String> {
+        h.as_array()
+            .into_iter()
+            .flatten()
+            .map(|h| format!("{} {} {}", h["name"], h["role"], h["state"]))
+            .collect()
+    };
+    assert_eq!(names(&hosts_after), names(&hosts_before));
+    let (status, page) = support::http(m.api, "GET", &format!("/?token={READ}"), None, None);
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#"id="reload""#) && page.contains("Reload rejected"),
+        "{page}"
+    );
+    assert!(page.contains(r#"id="policy-loaded""#), "{page}");
+
+    // SIGHUP with the same broken file: the actor is `sighup`.
+    support::signal(m.pid(), "HUP");
+    let events = eventually(Duration::from_secs(5), "the SIGHUP's event", || {
+        let events = reload_events(&m);
+        (events.len() == 3).then_some(events)
+    });
+    assert_eq!(events[2].0, "sighup");
+    assert!(events[2].1.contains("mni"), "{events:?}");
+
+    // Fixed, over SIGHUP: success again, the page's warning gone.
+    std::fs::write(m.policy_path(), POLICY).expect("write");
+    support::signal(m.pid(), "HUP");
+    eventually(Duration::from_secs(5), "a successful reload", || {
+        (metric(&m, "muster_policy_reload_success") == 1.0).then_some(())
+    });
+    let (_, page) = support::http(m.api, "GET", &format!("/?token={READ}"), None, None);
+    assert!(!page.contains("Reload rejected"), "{page}");
+    // Logs into a file carry no colour codes.
+    let log = m.log();
+    assert!(log.contains("reloading policy"), "{log}");
+    assert!(!log.contains('\x1b'), "no ANSI into a file: {log:?}");
+}
+
 #[test]
 fn the_openapi_document_covers_every_route() {
     let m = Muster::start(POLICY);

@@ -216,13 +216,16 @@ fn reads_print_tables_and_json(m: &Muster) {
     }
     assert_eq!(
         words(row(&table, "smurf1"))[..5],
-        ["smurf1", "mx", "active", "yes", "127.0.1.1"]
+        ["smurf1", "mx", "active", "pool", "127.0.1.1"]
     );
     assert_eq!(
         words(row(&table, "smurf3"))[..5],
-        ["smurf3", "web", "active", "yes", "127.0.1.3"]
+        ["smurf3", "web", "active", "pool", "127.0.1.3"]
     );
+    // A static host with no role: its own address record is served.
+    assert_eq!(words(row(&table, "ns1"))[..4], ["ns1", "-", "unassigned", "own"]);
     assert!(row(&table, "ns1").contains("static"), "{table}");
+    assert!(table.contains("own = only its own address record"), "{table}");
     assert!(!table.contains('\x1b'), "no colour into a pipe: {table:?}");
     let hosts = muster(m, READ, &["hosts", "--json"]).json();
     let names: Vec<&str> = hosts
@@ -262,13 +265,13 @@ fn reads_print_tables_and_json(m: &Muster) {
     assert!(
         members
             .lines()
-            .any(|l| words(l)[..4] == ["mx", "smurf1", "active", "yes"]),
+            .any(|l| words(l)[..4] == ["mx", "smurf1", "active", "pool"]),
         "{pools}"
     );
     assert!(
         members
             .lines()
-            .any(|l| words(l)[..4] == ["web", "smurf3", "active", "yes"]),
+            .any(|l| words(l)[..4] == ["web", "smurf3", "active", "pool"]),
         "{pools}"
     );
     let json = muster(m, READ, &["pools", "--json"]).json();
@@ -448,6 +451,14 @@ fn events_follow_prints_what_happens_while_it_runs(m: &Muster) {
     let scripts = Follower::start(m, &["--json", "--host", "smurf3"]);
     muster(m, ADMIN, &["cordon", "smurf3"]).ok();
 
+    // The header of `muster events`, then its columns.
+    let header = people.wait_for("header", |l| l.starts_with("TIME (UTC)"));
+    assert_eq!(
+        words(&header),
+        [
+            "TIME", "(UTC)", "KIND", "HOST", "CHANGE", "ACTOR", "SERIAL", "REASON"
+        ]
+    );
     let line = people.wait_for("cordon line", |l| words(l).get(2) == Some(&"cordon"));
     let w = words(&line);
     assert_eq!(
@@ -455,7 +466,9 @@ fn events_follow_prints_what_happens_while_it_runs(m: &Muster) {
         (Some(&"smurf3"), Some(&"web"), Some(&"ops")),
         "{line}"
     );
-    assert!(line.contains("serial "), "{line}");
+    let serial = w.get(6).and_then(|s| s.parse::<u32>().ok());
+    assert!(serial.is_some(), "the SERIAL column is the number: {line}");
+    assert_eq!(header.find("SERIAL"), line.find(w[6]), "{header}\n{line}");
     let json = scripts.wait_for("cordon event", |l| l.contains(r#""kind":"cordon""#));
     let event: Value = serde_json::from_str(&json).expect("one JSON object per line");
     assert_eq!(

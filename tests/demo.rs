@@ -427,3 +427,46 @@ fn every_name_a_role_publishes_answers_through_a_whole_bulge() {
         started.elapsed()
     );
 }
+
+#[test]
+fn serve_names_a_database_directory_it_cannot_create() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, OWN_POLICY).expect("policy");
+    // Nothing can be created under /proc, not even by root.
+    let out = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .arg("serve")
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--db", "sqlite:///proc/muster-nowhere/muster.db"])
+        .env("MUSTER_LOG", "warn")
+        .output()
+        .expect("run muster serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot create /proc/muster-nowhere for the database"),
+        "{stderr}"
+    );
+    // A directory that can be made is made.
+    let nested = dir.path().join("state/muster");
+    let url = format!("sqlite://{}", nested.join("muster.db").display());
+    let dns = format!("127.0.0.1:{}", free_port("127.0.0.1"));
+    let api = format!("127.0.0.1:{}", free_port("127.0.0.1"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .arg("serve")
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--db", &url, "--dns-listen", &dns, "--api-listen", &api])
+        .env("MUSTER_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn muster serve");
+    eventually(Duration::from_secs(10), "the database file", || {
+        nested.join("muster.db").exists().then_some(())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}

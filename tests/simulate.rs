@@ -22,6 +22,7 @@ fn muster(args: &[&str]) -> Output {
         .current_dir(repo_path(""))
         .env("MUSTER_LOG", "warn")
         .env_remove("MUSTER_TOKEN")
+        .env_remove("MUSTER_API")
         .output()
         .expect("run muster")
 }
@@ -230,6 +231,105 @@ fn a_pool_below_its_min_is_marked_and_counted_even_in_quiet_output() {
 }
 
 #[test]
+fn frequent_windows_have_labels_that_do_not_overlap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let svg = dir.path().join("demo.svg");
+    let out = muster(&[
+        "simulate",
+        "--policy",
+        "policies/demo.yaml",
+        "--from",
+        "2026-11-24T00:00:00Z",
+        "--to",
+        "2026-11-24T03:00:00Z",
+        "--rate",
+        "600",
+        "--quiet",
+        "--svg",
+        svg.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&svg).expect("the SVG");
+    let doc = roxmltree::Document::parse(&text).expect("well-formed");
+    let windows: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("data-window").is_some())
+        .collect();
+    assert!(windows.len() > 40, "a window every 4 minutes: {}", windows.len());
+    // (x, y, characters) of every label drawn.
+    let labels: Vec<(f64, f64, usize)> = windows
+        .iter()
+        .flat_map(|w| w.children().filter(|c| c.has_tag_name("text")))
+        .map(|t| {
+            let number = |a: &str| t.attribute(a).and_then(|v| v.parse::<f64>().ok()).expect("x, y");
+            (number("x"), number("y"), t.text().unwrap_or("").chars().count())
+        })
+        .collect();
+    assert!(
+        !labels.is_empty() && labels.len() < windows.len(),
+        "some labels give way"
+    );
+    for (i, a) in labels.iter().enumerate() {
+        for b in &labels[i + 1..] {
+            // At 11 px a character is under 6.5 px wide.
+            let (left, right) = if a.0 <= b.0 { (a, b) } else { (b, a) };
+            let apart = a.1 != b.1 || right.0 >= left.0 + 6.5 * left.2 as f64;
+            assert!(apart, "labels overlap: {a:?} {b:?}");
+        }
+    }
+}
+
+/// A window that opens and closes between the hours.
+const HALF_HOUR: &str = r#"
+zone: lists.example.test
+ttl: 30
+nameservers: [ns1.lists.example.test]
+roles:
+  smtp-out: { min: 1, records: [ { name: smtp-out, type: MX, priority: 5 } ] }
+  spare: { min: 0 }
+default_want: { smtp-out: 1, spare: rest }
+schedules:
+  - { name: blip, cron: "30 6 * * *", for: 20m, timezone: UTC, want: { smtp-out: 2 } }
+hosts:
+  - { name: a1, address: 192.0.2.11, role: smtp-out }
+  - { name: a2, address: 192.0.2.12, role: spare }
+"#;
+
+#[test]
+fn quiet_prints_the_hourly_lines_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("blip.yaml");
+    std::fs::write(&policy, HALF_HOUR).expect("write policy");
+    let args = [
+        "simulate",
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "--from",
+        "2026-11-24T06:00:00Z",
+        "--to",
+        "2026-11-24T08:00:00Z",
+        "--rate",
+        "600",
+    ];
+    let times = |extra: &[&str]| -> Vec<String> {
+        let out = muster(&[&args[..], extra].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .skip_while(|l| !l.starts_with("time"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .filter(|l| !l.starts_with(' '))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    };
+    let all = times(&[]);
+    assert!(all.iter().any(|t| t == "06:30"), "the window's line: {all:?}");
+    let quiet = times(&["--quiet"]);
+    assert_eq!(quiet, ["06:00", "07:00", "07:59"], "hourly, and the last step");
+}
+
+#[test]
 fn synthetic_hosts_and_the_same_outcome_planning_every_step() {
     let mut args = DAY.to_vec();
     args.extend(["--hosts", "200", "--json", "--to", "2026-11-24T12:00"]);
@@ -393,6 +493,49 @@ fn plan_outside_the_window_shows_the_default() {
         assert_eq!(out.status.code(), Some(2), "{bad}");
         assert!(stderr(&out).contains("--at"), "{}", stderr(&out));
     }
+}
+
+#[test]
+fn plan_reads_muster_api_and_checks_at_before_asking() {
+    let run = |env: Option<&str>, args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
+        command
+            .args(args)
+            .current_dir(repo_path(""))
+            .env("MUSTER_LOG", "warn")
+            .env_remove("MUSTER_TOKEN")
+            .env_remove("MUSTER_API");
+        if let Some(api) = env {
+            command.env("MUSTER_API", api);
+        }
+        command.output().expect("run muster")
+    };
+    // MUSTER_API alone is the server's plan: here, an API nobody serves.
+    let out = run(Some("http://127.0.0.1:9"), &["plan", "--at", "now"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("127.0.0.1:9"), "{}", stderr(&out));
+    // A bad --at is a usage error before any request (else it would be 3).
+    for bad in ["soon", "2026-13-01"] {
+        let out = run(None, &["plan", "--api", "http://127.0.0.1:9", "--at", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("--at `{bad}`")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // The usage line never makes --token look required.
+    let out = run(None, &["plan"]);
+    assert_eq!(out.status.code(), Some(2));
+    let mut with_token = Command::new(env!("CARGO_BIN_EXE_muster"));
+    let out = with_token
+        .args(["plan", "--bogus"])
+        .env("MUSTER_TOKEN", "x")
+        .env_remove("MUSTER_API")
+        .output()
+        .expect("run muster");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains("--token <T>"), "{}", stderr(&out));
 }
 
 const AGENT: &str = "agent-secret";

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Reader;
+use crate::hosts::{DnsPresence, dns_presence};
 use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
 
@@ -51,8 +52,12 @@ pub struct MemberView {
     pub host: String,
     /// `active`, `draining`, `dead`, `cordoned`, `pinned` or `unassigned`.
     pub state: String,
-    /// In DNS now.
+    /// Published in this pool now (a role like `spare` that publishes no
+    /// records still counts).
     pub published: bool,
+    /// What DNS serves for it now: `pool`, `own` or `none`.
+    #[serde(default)]
+    pub dns: DnsPresence,
     /// The mail queue's depth, when the agent reports it.
     pub queue_depth: Option<f64>,
     /// The one-minute load average, when reported.
@@ -94,6 +99,7 @@ pub(crate) async fn pools(State(state): State<ApiState>, _: Reader) -> Result<Js
                 host: name.clone(),
                 state: assignment_state(host, Some(a)).to_owned(),
                 published,
+                dns: dns_presence(&view, name, Some(role)),
                 queue_depth: metric(&observed, name, "queue_depth"),
                 load1: metric(&observed, name, "load1"),
                 cpu: metric(&observed, name, "cpu"),

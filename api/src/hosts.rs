@@ -34,8 +34,13 @@ pub struct HostView {
     pub drain: Option<DrainView>,
     /// When its role or phase last changed (ms since the epoch).
     pub since: i64,
-    /// In DNS now.
+    /// In its role's pool now (membership; a role like `spare` that
+    /// publishes no records still counts).
     pub published: bool,
+    /// What DNS serves for it now: `pool` (its role's records name it),
+    /// `own` (only its own address records), `none`.
+    #[serde(default)]
+    pub dns: DnsPresence,
     /// No agent: always healthy, never moved automatically.
     #[serde(rename = "static")]
     pub is_static: bool,
@@ -62,6 +67,55 @@ pub struct HostView {
     pub failing_probes: Vec<String>,
     /// The last role-change hook's failure, if it failed.
     pub hook_failure: Option<String>,
+}
+
+/// What DNS serves for a host: the answer to "is it in DNS?".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsPresence {
+    /// Its role's records (MX, A, …) name it: it takes the role's traffic.
+    Pool,
+    /// Only its own address records (`HOST.zone`): every host with an
+    /// address has them; no pool sends it anything.
+    Own,
+    /// Nothing (no address).
+    #[default]
+    None,
+}
+
+impl DnsPresence {
+    /// Its word in tables: `pool`, `own` or `no`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Pool => "pool",
+            Self::Own => "own",
+            Self::None => "no",
+        }
+    }
+}
+
+/// What DNS serves for host `name` in `view`: the zone builder publishes
+/// every host's own addresses, and its role's records only when it is a
+/// published member of a role that has records.
+pub(crate) fn dns_presence(view: &ControllerView, name: &str, role: Option<&str>) -> DnsPresence {
+    let in_pool = role.is_some_and(|r| {
+        view.policy
+            .roles
+            .get(r)
+            .is_some_and(|spec| !spec.records.is_empty())
+            && view
+                .membership
+                .get(r)
+                .is_some_and(|m| m.iter().any(|h| h == name))
+    });
+    let has_address = view.farm.hosts.get(name).is_some_and(|h| !h.addresses.is_empty());
+    if in_pool {
+        DnsPresence::Pool
+    } else if has_address {
+        DnsPresence::Own
+    } else {
+        DnsPresence::None
+    }
 }
 
 /// A drain in progress: the host is out of DNS, finishing its role's work.
@@ -109,6 +163,7 @@ pub(crate) fn host_view(
             .as_ref()
             .and_then(|r| view.membership.get(r))
             .is_some_and(|m| m.iter().any(|h| h == name)),
+        dns: dns_presence(view, name, role.as_deref()),
         role,
         state: assignment_state(host, assignment).to_owned(),
         drain,
@@ -193,4 +248,48 @@ pub(crate) async fn get_host(
     Path(name): Path<String>,
 ) -> Result<Json<HostView>, ApiError> {
     Ok(Json(current(controller(&state)?, &name)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use muster_controller::policy;
+    use muster_controller::simulate::inventory_farm;
+    use muster_controller::zone_builder::initial_membership;
+
+    use super::*;
+
+    #[test]
+    fn dns_says_what_the_zone_serves_for_a_host() {
+        let policy = policy::load_str(
+            Path::new("t.yaml"),
+            r#"
+zone: lists.example.test
+nameservers: [ns1.lists.example.test]
+roles:
+  web: { min: 0, records: [ { name: www, type: A } ] }
+  spare: { min: 0, records: [] }
+hosts:
+  - { name: ns1, address: 127.0.0.1, static: true }
+  - { name: smurf1, address: 127.0.1.1, role: web }
+  - { name: smurf2, address: 127.0.1.2, role: spare }
+"#,
+        )
+        .expect("policy");
+        let view = ControllerView {
+            farm: inventory_farm(&policy, 0),
+            membership: initial_membership(&policy),
+            policy: Arc::new(policy),
+        };
+        let dns = |name: &str| host_view(&view, None, name, 0).expect("host").dns;
+        assert_eq!(dns("smurf1"), DnsPresence::Pool, "web publishes www A");
+        assert_eq!(dns("smurf2"), DnsPresence::Own, "spare publishes nothing");
+        assert_eq!(dns("ns1"), DnsPresence::Own, "no role: its own A record");
+        assert_eq!(
+            serde_json::to_value(DnsPresence::Own).expect("json"),
+            serde_json::json!("own")
+        );
+    }
 }

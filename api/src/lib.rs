@@ -46,7 +46,7 @@ pub use agents::{HeartbeatBody, HeartbeatReply, ProbeResult, ProbeSpec};
 pub use auth::{OperatorToken, Scope, Tokens};
 pub use events::{EventView, EventsQuery, StreamQuery};
 pub use farm::{MemberView, PoolView, PoolsView};
-pub use hosts::{DrainView, HostView};
+pub use hosts::{DnsPresence, DrainView, HostView};
 pub use operations::{ForceQuery, MoveAccepted, MoveBody, MoveQuery, NewHostBody, PinBody};
 pub use plan::{
     PlanQuery, PlanRole, PlanSchedule, PlanSettles, PlanShortRole, PlanStep, PlanTimedStep, PlanView,

@@ -111,6 +111,44 @@ fn controller_metrics(out: &mut Exposition, controller: &ControllerHandle) {
     );
     out.sample("muster_panic", &[], if view.farm.panic { 1.0 } else { 0.0 });
 
+    let policy_status = controller.stats().policy_status();
+    out.family(
+        "muster_policy_loaded_timestamp_seconds",
+        "gauge",
+        "When the policy in force was loaded (at start or by the last accepted reload), in seconds since the epoch.",
+    );
+    out.sample(
+        "muster_policy_loaded_timestamp_seconds",
+        &[],
+        policy_status.loaded_at as f64 / 1000.0,
+    );
+    out.family(
+        "muster_policy_reload_success",
+        "gauge",
+        "1 if the last reload (SIGHUP or POST /api/v1/policy/reload) put its policy in force, or none was tried; 0 if it was rejected.",
+    );
+    let success = policy_status.last_reload.as_ref().is_none_or(|r| r.accepted);
+    out.sample(
+        "muster_policy_reload_success",
+        &[],
+        if success { 1.0 } else { 0.0 },
+    );
+    out.family(
+        "muster_policy_reloads_total",
+        "counter",
+        "Reloads tried since start, by result (accepted or rejected).",
+    );
+    out.sample(
+        "muster_policy_reloads_total",
+        &[("result", "accepted")],
+        policy_status.accepted as f64,
+    );
+    out.sample(
+        "muster_policy_reloads_total",
+        &[("result", "rejected")],
+        policy_status.rejected as f64,
+    );
+
     let ages = controller.heartbeat_ages(now_millis());
     out.family(
         "muster_heartbeat_age_seconds",

@@ -53,22 +53,15 @@ pub(crate) async fn reload(
     let loaded = tokio::task::spawn_blocking(move || policy::load_file(&file))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    let policy = loaded.map_err(|e| {
-        warn!("policy rejected, keeping the one in force:\n{e}");
-        match e {
-            PolicyError::Io { .. } => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "policy_unreadable",
-                e.to_string(),
-            ),
-            PolicyError::Invalid(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_policy",
-                format!("{e}\nthe policy in force stays"),
-            ),
+    let policy = match loaded {
+        Ok(policy) => policy,
+        Err(e) => {
+            warn!("policy rejected, keeping the one in force:\n{e}");
+            controller.reload_rejected(&actor, &e.to_string()).await;
+            return Err(rejected(e));
         }
-    })?;
-    let report = controller.reload(policy).await.map_err(|e| {
+    };
+    let report = controller.reload(policy, &actor).await.map_err(|e| {
         warn!(error = %e, "policy not applied, keeping the one in force");
         match e {
             ReloadError::Engine(EngineError::Zone(_) | EngineError::Publish(_)) => {
@@ -81,4 +74,20 @@ pub(crate) async fn reload(
         policy: path.display().to_string(),
         serial: report.serial,
     }))
+}
+
+/// The answer to a policy file that does not load.
+fn rejected(e: PolicyError) -> ApiError {
+    match e {
+        PolicyError::Io { .. } => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "policy_unreadable",
+            e.to_string(),
+        ),
+        PolicyError::Invalid(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_policy",
+            format!("{e}\nthe policy in force stays"),
+        ),
+    }
 }

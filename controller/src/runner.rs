@@ -16,7 +16,7 @@ use crate::farm::{Event, Farm, Millis, millis};
 use crate::observed::{Observation, Report};
 use crate::operator::{Operation, OperatorError, OperatorRequest, apply_operation, valid_label};
 use crate::policy::{Enrolment, Policy, Probe};
-use crate::stats::{ControllerStats, HeartbeatAges, heartbeat_ages};
+use crate::stats::{ControllerStats, HeartbeatAges, ReloadOutcome, heartbeat_ages};
 use crate::wanted::Decision;
 use crate::zone_builder::Membership;
 
@@ -122,7 +122,14 @@ enum Command {
     },
     Reload {
         policy: Box<Policy>,
+        actor: String,
         reply: oneshot::Sender<Result<TickReport, EngineError>>,
+    },
+    /// A policy file that did not load: only its `reload` event.
+    Rejected {
+        actor: String,
+        message: String,
+        reply: oneshot::Sender<()>,
     },
 }
 
@@ -269,18 +276,39 @@ impl ControllerHandle {
         Ok(())
     }
 
-    /// Puts `policy` in force; returns what changed or why not. When it
-    /// returns `Ok`, [`Self::view`] shows the new policy.
-    pub async fn reload(&self, policy: Policy) -> Result<TickReport, ReloadError> {
+    /// Puts `policy` in force for `actor` (an operator token's name, or
+    /// `sighup`); returns what changed or why not. Either way the outcome
+    /// is a `reload` event and the policy status of [`Self::stats`]. When
+    /// it returns `Ok`, [`Self::view`] shows the new policy.
+    pub async fn reload(&self, policy: Policy, actor: &str) -> Result<TickReport, ReloadError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Reload {
                 policy: Box::new(policy),
+                actor: actor.to_owned(),
                 reply,
             })
             .await
             .map_err(|_| ReloadError::Stopped)?;
         Ok(answer.await.map_err(|_| ReloadError::Stopped)??)
+    }
+
+    /// Records a reload that `actor` asked for and that never reached the
+    /// engine (the file did not load): a `reload` event with `message`,
+    /// and the policy status. Nothing else changes.
+    pub async fn reload_rejected(&self, actor: &str, message: &str) {
+        let (reply, answer) = oneshot::channel();
+        let sent = self
+            .commands
+            .send(Command::Rejected {
+                actor: actor.to_owned(),
+                message: message.to_owned(),
+                reply,
+            })
+            .await;
+        if sent.is_ok() {
+            let _ = answer.await;
+        }
     }
 }
 
@@ -294,6 +322,7 @@ pub fn spawn_controller(
     let decision = Arc::new(ArcSwap::from_pointee(engine.decision().clone()));
     let (commands, receiver) = mpsc::channel(1024);
     let stats = ControllerStats::default();
+    stats.record_policy_loaded(now_millis());
     let handle = ControllerHandle {
         observed,
         view: Arc::clone(&view),
@@ -402,18 +431,79 @@ async fn handle(
             let _ = reply.send(result.map(|_| ()));
             false
         }
-        Command::Reload { policy, reply } => {
+        Command::Reload { policy, actor, reply } => {
+            let file = policy.source.display().to_string();
             let result = engine.apply_policy(*policy, now).await;
             if result.is_ok() {
                 view.store(Arc::new(view_of(engine)));
             }
+            let message = match &result {
+                Ok(report) => match report.serial {
+                    Some(serial) => format!("policy {file} put in force; zone serial {serial}"),
+                    None => format!("policy {file} put in force; zone unchanged"),
+                },
+                Err(e) => format!("policy {file} not applied, the one in force stays: {e}"),
+            };
+            record_reload(engine, stats, actor, result.is_ok(), message, now).await;
             let _ = reply.send(result);
+            false
+        }
+        Command::Rejected {
+            actor,
+            message,
+            reply,
+        } => {
+            let message = format!("policy rejected, the one in force stays: {message}");
+            record_reload(engine, stats, actor, false, message, now).await;
+            let _ = reply.send(());
             false
         }
     };
     if changed {
         view.store(Arc::new(view_of(engine)));
     }
+}
+
+/// Records a reload as a `reload` event (alone in its commit: it changes
+/// nothing else) and in the policy status `/metrics` shows.
+async fn record_reload(
+    engine: &Engine,
+    stats: &ControllerStats,
+    actor: String,
+    accepted: bool,
+    message: String,
+    now: Millis,
+) {
+    // Problems come one per line; an event's reason is one line.
+    let reason = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let event = Event {
+        at: now,
+        kind: "reload".to_owned(),
+        host: None,
+        from_role: None,
+        to_role: None,
+        actor: actor.clone(),
+        reason: reason.clone(),
+        serial: Some(engine.shared().load().serial()),
+    };
+    let commit = crate::store::Commit {
+        events: std::slice::from_ref(&event),
+        ..Default::default()
+    };
+    if let Err(e) = engine.store().commit(&commit).await {
+        warn!(error = %e, "the reload event was not recorded");
+    }
+    stats.record_reload(ReloadOutcome {
+        at: now,
+        actor,
+        accepted,
+        message: reason,
+    });
 }
 
 /// Checks and applies an operator's change through the engine's commit

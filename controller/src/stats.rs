@@ -87,6 +87,35 @@ struct Inner {
     tick_micros_sum: AtomicU64,
     tick_micros_last: AtomicU64,
     moves: [AtomicU64; ActorKind::ALL.len()],
+    /// The policy's load time and the last reload; a short lock, never
+    /// held across an await.
+    policy: std::sync::Mutex<PolicyStatus>,
+}
+
+/// When the policy in force was loaded, and how the last reload went.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyStatus {
+    /// When the policy in force was put in force (ms since the epoch).
+    pub loaded_at: Millis,
+    /// The latest reload attempted (SIGHUP or the API), if any.
+    pub last_reload: Option<ReloadOutcome>,
+    /// Reloads put in force since start.
+    pub accepted: u64,
+    /// Reloads rejected since start.
+    pub rejected: u64,
+}
+
+/// How one reload went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReloadOutcome {
+    /// When (ms since the epoch).
+    pub at: Millis,
+    /// Who asked: an operator token's name, or `sighup`.
+    pub actor: String,
+    /// Put in force (`false`: rejected, the policy in force stayed).
+    pub accepted: bool,
+    /// What happened, for people (the problems when rejected).
+    pub message: String,
 }
 
 /// The controller's counters: cheap to clone, written by the runner,
@@ -168,6 +197,35 @@ impl ControllerStats {
         for event in events.iter().filter(|e| starts_move(e) || e.kind == "move") {
             self.record_move(ActorKind::of(&event.actor, policy));
         }
+    }
+
+    /// Records that the policy in force was loaded at `at` (start).
+    pub fn record_policy_loaded(&self, at: Millis) {
+        self.policy_lock().loaded_at = at;
+    }
+
+    /// Records a reload attempt; an accepted one is the new load time.
+    pub fn record_reload(&self, outcome: ReloadOutcome) {
+        let mut status = self.policy_lock();
+        if outcome.accepted {
+            status.loaded_at = outcome.at;
+            status.accepted += 1;
+        } else {
+            status.rejected += 1;
+        }
+        status.last_reload = Some(outcome);
+    }
+
+    /// The policy's load time and last reload.
+    pub fn policy_status(&self) -> PolicyStatus {
+        self.policy_lock().clone()
+    }
+
+    fn policy_lock(&self) -> std::sync::MutexGuard<'_, PolicyStatus> {
+        self.inner
+            .policy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The counters now.

@@ -271,15 +271,7 @@ fn borrow(
         wanted.set(lender, has - take, cause);
     }
     let base = wanted.get(role).copied().unwrap_or(0);
-    let value = state.load.value(rule.aggregate);
-    let what = match rule.aggregate {
-        crate::policy::Aggregate::Sum => "total",
-        crate::policy::Aggregate::Mean => "mean",
-    };
-    let mut reason = format!(
-        "{role}: {} {what} {value:.1} over {} members, target {}/host → {}",
-        rule.metric, state.load.members, rule.target_per_host, state.count
-    );
+    let mut reason = load_reason(rule, state);
     if got < extra {
         reason.push_str(&format!(" (only {got} more to be had)"));
     }
@@ -291,6 +283,52 @@ fn borrow(
         reason,
     };
     wanted.set(role, base + got, cause);
+}
+
+/// Why a load rule asks for its count, for operators: the measurement,
+/// the recommendation, and what held the count back from it (`step` per
+/// `cooldown` going up, the `stabilization` window going down):
+/// `smtp-out: queue_depth total 9000 over 3 members, target 2000/host →
+/// recommends 5; up by at most step 1 per 2m → 4`.
+fn load_reason(rule: &crate::policy::Autoscale, state: &autoscale::RuleState) -> String {
+    let what = match rule.aggregate {
+        crate::policy::Aggregate::Sum => "total",
+        crate::policy::Aggregate::Mean => "mean",
+    };
+    let value = state.load.value(rule.aggregate);
+    let mut reason = format!(
+        "{}: {} {what} {} over {} members, target {}/host → recommends {}",
+        rule.role,
+        rule.metric,
+        number(value),
+        state.load.members,
+        number(rule.target_per_host),
+        state.recommended
+    );
+    if state.count < state.recommended {
+        reason.push_str(&format!(
+            "; up by at most step {} per {} → {}",
+            rule.step.max(1),
+            crate::simulate::time::human(crate::farm::millis(rule.cooldown)),
+            state.count
+        ));
+    } else if state.count > state.recommended {
+        reason.push_str(&format!(
+            "; held for the {} stabilization window → {}",
+            crate::simulate::time::human(crate::farm::millis(rule.stabilization)),
+            state.count
+        ));
+    }
+    reason
+}
+
+/// A measurement for people: whole numbers without decimals, else one.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 /// Sends the hosts `rule`'s role no longer wants, and no other role takes,
@@ -321,4 +359,62 @@ fn give_back(
         reason: format!("{taker} takes back {left} hosts {role} no longer needs"),
     };
     wanted.set(taker, count, cause);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::autoscale::Load;
+    use crate::policy::{Aggregate, Autoscale};
+
+    fn rule(step: u32) -> Autoscale {
+        Autoscale {
+            name: "autoscale-smtp-out".into(),
+            role: "smtp-out".into(),
+            metric: "queue_depth".into(),
+            aggregate: Aggregate::Sum,
+            target_per_host: 2000.0,
+            min: 1,
+            max: None,
+            borrow_from: vec![],
+            give_back_to: None,
+            step,
+            cooldown: Duration::from_secs(120),
+            stabilization: Duration::from_secs(300),
+        }
+    }
+
+    fn load(total: f64) -> Load {
+        Load {
+            total,
+            reporting: 3,
+            members: 3,
+        }
+    }
+
+    #[test]
+    fn the_reason_shows_the_recommendation_and_what_held_it_back() {
+        let r = rule(1);
+        let state = autoscale::step(&r, None, load(9000.0), 0);
+        assert_eq!(
+            load_reason(&r, &state),
+            "smtp-out: queue_depth total 9000 over 3 members, target 2000/host → recommends 5; \
+             up by at most step 1 per 2m → 4"
+        );
+        let r = rule(4);
+        let state = autoscale::step(&r, None, load(9000.5), 0);
+        assert_eq!(
+            load_reason(&r, &state),
+            "smtp-out: queue_depth total 9000 over 3 members, target 2000/host → recommends 5"
+        );
+        // Going down waits for the stabilization window.
+        let low = autoscale::step(&r, Some(&state), load(100.0), 200_000);
+        assert_eq!(
+            load_reason(&r, &low),
+            "smtp-out: queue_depth total 100 over 3 members, target 2000/host → recommends 1; \
+             held for the 5m stabilization window → 5"
+        );
+    }
 }

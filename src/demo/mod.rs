@@ -169,8 +169,11 @@ async fn reload(server: &Server, path: Option<&Path>) {
     };
     let file = path.display();
     let said = match policy::load_file(path) {
-        Err(e) => format!("muster demo: {file} rejected, the policy in force stays:\n{e}"),
-        Ok(policy) => match server.controller.reload(policy).await {
+        Err(e) => {
+            server.controller.reload_rejected("sighup", &e.to_string()).await;
+            format!("muster demo: {file} rejected, the policy in force stays:\n{e}")
+        }
+        Ok(policy) => match server.controller.reload(policy, "sighup").await {
             Ok(report) => match report.serial {
                 Some(serial) => format!("muster demo: {file} reloaded; zone serial {serial}"),
                 None => format!("muster demo: {file} reloaded; zone unchanged"),

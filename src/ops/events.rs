@@ -12,6 +12,21 @@ use super::table::{Cell, Style, Table, paint};
 use super::time::utc;
 use super::{Ctx, OpsError, print, print_json};
 
+/// The columns of `muster events`, listed and followed alike.
+const HEADER: [&str; 7] = [
+    "TIME (UTC)",
+    "KIND",
+    "HOST",
+    "CHANGE",
+    "ACTOR",
+    "SERIAL",
+    "REASON",
+];
+
+/// The widths of the followed columns (a stream has no widest cell to
+/// wait for): a UTC time, the longest kind, then room for most names.
+const WIDTHS: [usize; 6] = [19, 11, 10, 16, 14, 10];
+
 /// Longest wait between attempts to open a lost stream again.
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
@@ -35,15 +50,7 @@ pub(super) async fn list(
     if reply.value.is_empty() {
         return print("no events\n");
     }
-    let mut t = Table::with_header(&[
-        "TIME (UTC)",
-        "KIND",
-        "HOST",
-        "CHANGE",
-        "ACTOR",
-        "SERIAL",
-        "REASON",
-    ]);
+    let mut t = Table::with_header(&HEADER);
     for e in &reply.value {
         t.row(row(e));
     }
@@ -63,6 +70,9 @@ pub(super) async fn follow(ctx: &Ctx, host: Option<String>, since: Option<i64>) 
         "muster: following the events of {} (Ctrl-C to stop)",
         ctx.client.base()
     );
+    if !ctx.json {
+        print(&header(ctx.colour))?;
+    }
     let mut retry = Duration::from_millis(250);
     loop {
         let Some(follower) = stream.as_mut() else {
@@ -152,25 +162,32 @@ fn row(e: &EventView) -> Vec<Cell> {
     ]
 }
 
-/// One followed event: the table's columns at fixed widths (a stream has
-/// no widest cell to wait for).
+/// The followed header: the table's titles at the followed widths.
+fn header(colour: bool) -> String {
+    let cells: Vec<Cell> = HEADER.iter().map(|t| Cell::new(*t, Style::Bold)).collect();
+    fixed(&cells, colour)
+}
+
+/// One followed event: the table's columns at fixed widths.
 fn line(e: &EventView, colour: bool) -> String {
-    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
-    let kind = format!(
-        "{}{}",
-        paint(&e.kind, kind_style(&e.kind), colour),
-        " ".repeat(11usize.saturating_sub(e.kind.chars().count()))
-    );
-    let serial = e.serial.map(|s| format!("serial {s}")).unwrap_or_default();
-    format!(
-        "{}  {kind}  {}  {}  {}  {}  {}\n",
-        utc(e.at),
-        pad(e.host.as_deref().unwrap_or("-"), 10),
-        pad(&change(e), 16),
-        pad(&e.actor, 14),
-        pad(&serial, 17),
-        e.reason
-    )
+    fixed(&row(e), colour)
+}
+
+/// Cells at [`WIDTHS`], two spaces apart, the last one unpadded.
+fn fixed(cells: &[Cell], colour: bool) -> String {
+    let mut out = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push_str("  ");
+        }
+        out.push_str(&paint(cell.text(), cell.style(), colour));
+        if let Some(&w) = WIDTHS.get(i) {
+            out.push_str(&" ".repeat(w.saturating_sub(cell.text().chars().count())));
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
 }
 
 #[cfg(test)]
@@ -194,10 +211,26 @@ mod tests {
     #[test]
     fn a_followed_event_is_one_line_with_the_tables_columns() {
         assert_eq!(
+            header(false),
+            "TIME (UTC)           KIND         HOST        CHANGE            ACTOR           SERIAL      REASON\n"
+        );
+        assert_eq!(
             line(&event(), false),
-            "2025-06-01 14:00:00  drain-start  smurf1      mx → web          ops             serial 12          \
+            "2025-06-01 14:00:00  drain-start  smurf1      mx → web          ops             12          \
              operator move\n"
         );
         assert!(line(&event(), true).contains("\x1b[33mdrain-start\x1b[0m  smurf1"));
+        // Each title starts where its column does.
+        let (head, row) = (header(false), line(&event(), false));
+        for (title, value) in [("KIND", "drain-start"), ("HOST", "smurf1"), ("SERIAL", "12")] {
+            let at = |s: &str, w: &str| s.find(w).map(|b| s[..b].chars().count());
+            assert_eq!(at(&head, title), at(&row, value), "{title}");
+        }
+        // The list has the same titles.
+        let table = Table::with_header(&HEADER).render(false);
+        assert_eq!(
+            table.split_whitespace().collect::<Vec<_>>(),
+            head.split_whitespace().collect::<Vec<_>>()
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use muster_api::{HostView, PoolsView, ZoneView};
+use muster_api::{DnsPresence, HostView, PoolsView, ZoneView};
 
 use super::table::{Cell, Style, Table};
 use super::time::{age, ago, now_ms, utc};
@@ -50,13 +50,19 @@ fn state_cell(state: &str) -> Cell {
     Cell::new(state, Style::of_state(state))
 }
 
-fn yes_no(b: bool) -> Cell {
-    if b {
-        Cell::new("yes", Style::Green)
-    } else {
-        Cell::new("no", Style::Dim)
-    }
+/// The DNS column: `pool` (its role's records name it), `own` (only its
+/// own address records), `no`.
+fn dns_cell(dns: DnsPresence) -> Cell {
+    let style = match dns {
+        DnsPresence::Pool => Style::Green,
+        DnsPresence::Own | DnsPresence::None => Style::Dim,
+    };
+    Cell::new(dns.word(), style)
 }
+
+/// Under a table with a DNS column, what its words mean.
+const DNS_LEGEND: &str =
+    "\nDNS: pool = named by its role's records; own = only its own address record; no = nothing\n";
 
 fn or_dash(s: Option<&str>) -> String {
     s.unwrap_or("-").to_owned()
@@ -124,14 +130,18 @@ fn hosts_table(hosts: &[HostView], now: i64, colour: bool) -> String {
             h.name.as_str().into(),
             or_dash(h.role.as_deref()).into(),
             state_cell(&h.state),
-            yes_no(h.published),
+            dns_cell(h.dns),
             addresses(h).into(),
             heartbeat(h).into(),
             ago(h.since, now).into(),
             notes(h).into(),
         ]);
     }
-    t.render(colour)
+    let mut out = t.render(colour);
+    if hosts.iter().any(|h| h.dns != DnsPresence::Pool) {
+        out.push_str(DNS_LEGEND);
+    }
+    out
 }
 
 fn host_detail(h: &HostView, now: i64, colour: bool) -> String {
@@ -141,7 +151,16 @@ fn host_detail(h: &HostView, now: i64, colour: bool) -> String {
     kv("addresses", addresses(h).into());
     kv("role", or_dash(h.role.as_deref()).into());
     kv("state", state_cell(&h.state));
-    kv("in DNS", yes_no(h.published));
+    let in_dns = match (h.dns, h.role.as_deref()) {
+        (DnsPresence::Pool, Some(role)) => format!("pool: {role}'s records and its own address"),
+        (DnsPresence::Pool, None) => "pool".to_owned(),
+        (DnsPresence::Own, Some(role)) if h.published => {
+            format!("own address only ({role} publishes no records)")
+        }
+        (DnsPresence::Own, _) => "own address only".to_owned(),
+        (DnsPresence::None, _) => "no".to_owned(),
+    };
+    kv("in DNS", Cell::new(in_dns, dns_cell(h.dns).style()));
     if h.since > 0 {
         kv(
             "since",
@@ -197,7 +216,11 @@ fn host_detail(h: &HostView, now: i64, colour: bool) -> String {
         kv("agent holds", or_dash(h.reported_role.as_deref()).into());
     }
     if !h.metrics.is_empty() {
-        let metrics: Vec<String> = h.metrics.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let metrics: Vec<String> = h
+            .metrics
+            .iter()
+            .map(|(k, v)| format!("{k}={}", number(*v)))
+            .collect();
         kv("metrics", metrics.join(" ").into());
     }
     if !h.failing_probes.is_empty() {
@@ -210,7 +233,26 @@ fn host_detail(h: &HostView, now: i64, colour: bool) -> String {
 }
 
 fn metric(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v}"))
+    v.map_or_else(|| "-".to_owned(), number)
+}
+
+/// A number for people: whole numbers without decimals, others to two
+/// places (`0.5050505050505051` is `0.51`); `--json` keeps the full value.
+pub(super) fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let text = if v.fract() == 0.0 || v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    };
+    // `-0.00` is 0.
+    if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+        "0".to_owned()
+    } else {
+        text
+    }
 }
 
 fn pools_text(p: &PoolsView, colour: bool) -> String {
@@ -254,7 +296,7 @@ fn pools_text(p: &PoolsView, colour: bool) -> String {
                 pool.role.as_str().into(),
                 m.host.as_str().into(),
                 state_cell(&m.state),
-                yes_no(m.published),
+                dns_cell(m.dns),
                 metric(m.queue_depth).into(),
                 metric(m.load1).into(),
                 metric(m.cpu).into(),
@@ -265,6 +307,14 @@ fn pools_text(p: &PoolsView, colour: bool) -> String {
     if !members.is_empty() {
         out.push('\n');
         out.push_str(&members.render(colour));
+        let all_pool = p
+            .pools
+            .iter()
+            .flat_map(|pool| &pool.members)
+            .all(|m| m.dns == DnsPresence::Pool);
+        if !all_pool {
+            out.push_str(DNS_LEGEND);
+        }
     }
     out
 }
@@ -299,6 +349,17 @@ fn zone_text(z: &ZoneView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_for_people() {
+        assert_eq!(number(0.505_050_505_050_505_1), "0.51");
+        assert_eq!(number(9000.0), "9000");
+        assert_eq!(number(12.0), "12");
+        assert_eq!(number(1234.567), "1235");
+        assert_eq!(number(0.001), "0");
+        assert_eq!(number(-0.25), "-0.25");
+        assert_eq!(metric(None), "-");
+    }
 
     #[test]
     fn zone_lines_align_and_name_the_serial() {

@@ -73,6 +73,14 @@ impl Cell {
         }
     }
 
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub(crate) fn style(&self) -> Style {
+        self.style
+    }
+
     fn width(&self) -> usize {
         self.text.chars().count()
     }

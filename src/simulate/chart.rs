@@ -78,19 +78,30 @@ pub(crate) fn svg(chart: &Chart<'_>) -> String {
             _ => windows.push((s.at, s.at + chart.step, name)),
         }
     }
+    let mut labels = LabelRows::default();
     for (start, end, name) in &windows {
         let (x0, x1) = (x(*start), x((*end).min(chart.to)));
+        // A label that would overlap the one before goes one row down, or
+        // is left out (the shading and its tooltip still name the window).
+        let label = labels
+            .place(x0 + 4.0, label_width(name))
+            .map_or_else(String::new, |row| {
+                format!(
+                    r##"<text x="{:.1}" y="{}" fill="#a07400" font-size="11">{}</text>"##,
+                    x0 + 4.0,
+                    POOLS.0 + 13.0 + 13.0 * row as f64,
+                    escape(name)
+                )
+            });
         let _ = writeln!(
             out,
-            r##"<g data-window="{n}"><rect x="{x0:.1}" y="{}" width="{:.1}" height="{}" fill="#fff4d6"/><rect x="{x0:.1}" y="{}" width="{:.1}" height="{}" fill="#fff4d6"/><text x="{:.1}" y="{}" fill="#a07400" font-size="11">{n}</text></g>"##,
+            r##"<g data-window="{n}"><title>{n}</title><rect x="{x0:.1}" y="{}" width="{:.1}" height="{}" fill="#fff4d6"/><rect x="{x0:.1}" y="{}" width="{:.1}" height="{}" fill="#fff4d6"/>{label}</g>"##,
             POOLS.0,
             x1 - x0,
             POOLS.1 - POOLS.0,
             BACKLOG.0,
             x1 - x0,
             BACKLOG.1 - BACKLOG.0,
-            x0 + 4.0,
-            POOLS.0 + 13.0,
             n = escape(name),
         );
     }
@@ -173,6 +184,32 @@ pub(crate) fn svg(chart: &Chart<'_>) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// Rows for window labels: where each row's last label ends.
+#[derive(Default)]
+struct LabelRows {
+    ends: [f64; LABEL_ROWS],
+}
+
+/// Window labels stagger over this many rows before one is left out.
+const LABEL_ROWS: usize = 2;
+
+impl LabelRows {
+    /// The first row where a label from `x` of `width` fits after the
+    /// labels already placed (a small gap apart), taking it; `None` when
+    /// no row has room.
+    fn place(&mut self, x: f64, width: f64) -> Option<usize> {
+        let row = self.ends.iter().position(|&end| end == 0.0 || x >= end + 6.0)?;
+        self.ends[row] = x + width;
+        Some(row)
+    }
+}
+
+/// About how wide `text` is at font size 11 (no font metrics here: a
+/// generous average advance of 6.5 px per character).
+fn label_width(text: &str) -> f64 {
+    6.5 * text.chars().count() as f64
 }
 
 /// A panel's frame, horizontal grid lines with labels, and its title.
@@ -334,6 +371,16 @@ mod tests {
         assert_eq!(short(1200.0), "1.2k");
         assert_eq!(short(1_500_000.0), "1.5M");
         assert_eq!(short(40.0), "40");
+    }
+
+    #[test]
+    fn window_labels_stagger_then_give_way() {
+        let mut rows = LabelRows::default();
+        let w = label_width("digest-send");
+        assert_eq!(rows.place(100.0, w), Some(0));
+        assert_eq!(rows.place(110.0, w), Some(1), "overlaps: one row down");
+        assert_eq!(rows.place(120.0, w), None, "no room: left out");
+        assert_eq!(rows.place(100.0 + w + 6.0, w), Some(0), "clear of the first");
     }
 
     #[test]

@@ -117,6 +117,7 @@ async fn gather(state: &ApiState) -> Status {
         events,
         samples: state.history.samples(),
         window: i64::try_from(state.history.window().as_millis()).unwrap_or(i64::MAX),
+        policy: state.controller.as_ref().map(|c| c.stats().policy_status()),
     };
     let Some(controller) = &state.controller else {
         return status;

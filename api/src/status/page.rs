@@ -7,6 +7,7 @@
 use std::fmt::{self, Write as _};
 
 use muster_controller::farm::Millis;
+use muster_controller::stats::PolicyStatus;
 
 use super::chart::{self, Line};
 use super::history::Sample;
@@ -33,6 +34,8 @@ pub(crate) struct Status {
     pub(crate) samples: Vec<Sample>,
     /// How far back the chart looks.
     pub(crate) window: Millis,
+    /// When the policy was loaded and how its last reload went.
+    pub(crate) policy: Option<PolicyStatus>,
 }
 
 /// One role and its hosts.
@@ -121,6 +124,28 @@ pub(crate) fn clock(at: Millis, seconds: bool) -> String {
     }
 }
 
+/// The header's policy fact: when the policy in force was loaded, the last
+/// reload in its tooltip.
+fn policy_fact(p: &PolicyStatus) -> String {
+    let last = match &p.last_reload {
+        None => "no reload since start".to_owned(),
+        Some(r) => format!(
+            "last reload {} at {} UTC by {}: {}",
+            if r.accepted { "accepted" } else { "rejected" },
+            clock(r.at, true),
+            r.actor,
+            r.message
+        ),
+    };
+    let bad = p.last_reload.as_ref().is_some_and(|r| !r.accepted);
+    format!(
+        r#"<div title="{}"><dt>policy loaded</dt><dd id="policy-loaded" class="{}">{} UTC</dd></div>"#,
+        Esc(&last),
+        if bad { "bad" } else { "" },
+        clock(p.loaded_at, true)
+    )
+}
+
 /// The colours of the roles, in policy order (also used by the chart).
 const PALETTE: [&str; 10] = [
     "#2563eb", "#ea580c", "#0d9488", "#9333ea", "#db2777", "#65a30d", "#0891b2", "#ca8a04", "#78350f",
@@ -154,7 +179,7 @@ pub(crate) fn render(s: &Status) -> String {
 <style>{CSS}</style>
 </head><body>
 <header class="top"><div class="brand"><span class="logo">muster</span><span class="zone">{zone}</span></div>
-<dl class="facts"><div><dt>serial</dt><dd id="serial">{serial}</dd></div><div><dt>hosts</dt><dd>{hosts}</dd></div><div><dt>in DNS</dt><dd>{published}</dd></div><div><dt>dead</dt><dd class="{dead_class}">{dead}</dd></div><div><dt>updated</dt><dd>{updated} UTC</dd></div></dl></header>
+<dl class="facts"><div><dt>serial</dt><dd id="serial">{serial}</dd></div><div><dt>hosts</dt><dd>{hosts}</dd></div><div><dt>in DNS</dt><dd>{published}</dd></div><div><dt>dead</dt><dd class="{dead_class}">{dead}</dd></div>{policy}<div><dt>updated</dt><dd>{updated} UTC</dd></div></dl></header>
 "#,
         refresh = s.refresh_secs,
         panic_mark = if s.panic { "PANIC · " } else { "" },
@@ -162,11 +187,26 @@ pub(crate) fn render(s: &Status) -> String {
         serial = s.serial,
         dead_class = if dead > 0 { "bad" } else { "" },
         updated = clock(s.now, true),
+        policy = s.policy.as_ref().map_or_else(String::new, policy_fact),
     );
     if s.panic {
         out.push_str(
             r#"<div class="panic" id="panic" role="alert"><strong>Fail-static: panic</strong> Many hosts went silent at once: muster suspects itself and keeps the last good set published until they report again.</div>
 "#,
+        );
+    }
+    if let Some(r) = s
+        .policy
+        .as_ref()
+        .and_then(|p| p.last_reload.as_ref())
+        .filter(|r| !r.accepted)
+    {
+        let _ = writeln!(
+            out,
+            r#"<div class="reload-rejected" id="reload" role="alert"><strong>Reload rejected</strong> at {} UTC (by {}): {} </div>"#,
+            clock(r.at, true),
+            Esc(&r.actor),
+            Esc(&r.message)
         );
     }
     out.push_str("<main>\n");
@@ -404,6 +444,8 @@ b{font-weight:600}
 .facts dd.bad{color:#fca5a5}
 .panic{margin:16px 28px 0;padding:14px 18px;border-radius:10px;background:#b91c1c;color:#fff;font-size:15px;box-shadow:0 2px 8px rgba(185,28,28,.35)}
 .panic strong{margin-right:10px;text-transform:uppercase;letter-spacing:.05em}
+.reload-rejected{margin:16px 28px 0;padding:12px 18px;border-radius:10px;background:#fef3c7;color:#78350f;border:1px solid #f59e0b}
+.reload-rejected strong{margin-right:10px}
 main{padding:18px 28px 8px;display:flex;flex-direction:column;gap:18px;max-width:1600px;margin:0 auto}
 .card,.pool{background:var(--card);border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.08),0 1px 2px rgba(0,0,0,.04);padding:16px 18px}
 h2{margin:0;font-size:16px;font-weight:650}
@@ -509,6 +551,7 @@ mod tests {
             }]),
             samples: Vec::new(),
             window: 3_600_000,
+            policy: None,
         }
     }
 
