@@ -99,7 +99,7 @@ pub(crate) async fn pools(State(state): State<ApiState>, _: Reader) -> Result<Js
                 host: name.clone(),
                 state: assignment_state(host, Some(a)).to_owned(),
                 published,
-                dns: dns_presence(&view, name, Some(role)),
+                dns: dns_presence(&view, name, Some(role), published),
                 queue_depth: metric(&observed, name, "queue_depth"),
                 load1: metric(&observed, name, "load1"),
                 cpu: metric(&observed, name, "cpu"),

@@ -94,20 +94,23 @@ impl DnsPresence {
     }
 }
 
-/// What DNS serves for host `name` in `view`: the zone builder publishes
-/// every host's own addresses, and its role's records only when it is a
-/// published member of a role that has records.
-pub(crate) fn dns_presence(view: &ControllerView, name: &str, role: Option<&str>) -> DnsPresence {
-    let in_pool = role.is_some_and(|r| {
-        view.policy
-            .roles
-            .get(r)
-            .is_some_and(|spec| !spec.records.is_empty())
-            && view
-                .membership
+/// What DNS serves for host `name` in `view`, `published` (a member of
+/// `role`'s pool) or not: the zone builder publishes every host's own
+/// addresses, and its role's records only for the published members of a
+/// role that has records.
+pub(crate) fn dns_presence(
+    view: &ControllerView,
+    name: &str,
+    role: Option<&str>,
+    published: bool,
+) -> DnsPresence {
+    let in_pool = published
+        && role.is_some_and(|r| {
+            view.policy
+                .roles
                 .get(r)
-                .is_some_and(|m| m.iter().any(|h| h == name))
-    });
+                .is_some_and(|spec| !spec.records.is_empty())
+        });
     let has_address = view.farm.hosts.get(name).is_some_and(|h| !h.addresses.is_empty());
     if in_pool {
         DnsPresence::Pool
@@ -156,14 +159,15 @@ pub(crate) fn host_view(
         }),
     });
     let report = observation.map(|o| o.report.as_ref());
+    let published = role
+        .as_ref()
+        .and_then(|r| view.membership.get(r))
+        .is_some_and(|m| m.iter().any(|h| h == name));
     Some(HostView {
         name: name.to_owned(),
         addresses: host.addresses.clone(),
-        published: role
-            .as_ref()
-            .and_then(|r| view.membership.get(r))
-            .is_some_and(|m| m.iter().any(|h| h == name)),
-        dns: dns_presence(view, name, role.as_deref()),
+        published,
+        dns: dns_presence(view, name, role.as_deref(), published),
         role,
         state: assignment_state(host, assignment).to_owned(),
         drain,

@@ -168,6 +168,8 @@ struct Row<'f> {
     /// this plan leaves (so planning needs no copy of the farm).
     assignment: Cow<'f, Assignment>,
     alive: bool,
+    /// Its observation, looked up once per plan.
+    obs: Option<&'f Observation>,
 }
 
 /// How each host looks to the failure detector at `now`.
@@ -337,6 +339,7 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
             host,
             assignment: Cow::Borrowed(assignment),
             alive: alive.get(i).copied().unwrap_or(false),
+            obs: looks.get(i).and_then(|look| look.obs),
         })
         .collect();
     for row in &mut rows {
@@ -344,8 +347,9 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
             host,
             assignment,
             alive,
+            obs,
         } = row;
-        let obs = observed.get(&host.name);
+        let obs = *obs;
         if let (Some(from), Phase::Draining { to, started, .. }) = (&assignment.role, &assignment.phase)
             && let Some(reason) = drain_over(policy, from, *started, obs, *alive, now)
         {
@@ -381,7 +385,7 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
         .limits
         .moves_per_tick
         .saturating_sub(moves_made_at(farm, now));
-    let moves = fill_roles(policy, &rows, observed, wanted, budget, now);
+    let moves = fill_roles(policy, &rows, wanted, budget, now);
     // A host given a role its agent already holds has arrived at once.
     let arrivals: Vec<Step> = moves
         .iter()
@@ -648,7 +652,6 @@ impl<'r> Movable<'r> {
 fn fill_roles<'r>(
     policy: &Policy,
     rows: &'r [Row<'r>],
-    observed: &Observed,
     wanted: &Wanted,
     mut budget: u32,
     now: Millis,
@@ -690,7 +693,7 @@ fn fill_roles<'r>(
     // gives one only while its strength is above the target, and only a
     // host that serves: a host on its way in is owed to the role, not a
     // reason to take one that serves (rule 2: never below min published).
-    let serves: Vec<bool> = rows.iter().map(|row| serving(policy, row, observed)).collect();
+    let serves: Vec<bool> = rows.iter().map(|row| serving(policy, row)).collect();
     let mut supply = vec![0u32; names.len()];
     let mut strength = vec![0u32; names.len()];
     let mut outgoing = vec![0u32; names.len()];
@@ -753,10 +756,7 @@ fn fill_roles<'r>(
                             row,
                             role,
                             rank: role.map_or(0, |r| ranks[r]),
-                            load: observed
-                                .get(&row.host.name)
-                                .and_then(Observation::queue_depth)
-                                .unwrap_or(0.0),
+                            load: row.obs.and_then(Observation::queue_depth).unwrap_or(0.0),
                         })
                         .collect();
                     Movable::new(list, names.len(), declared)
@@ -846,19 +846,17 @@ fn rank(policy: &Policy, role: Option<&str>) -> u8 {
 /// True when the row's host serves its role now: alive, uncordoned and
 /// published in it — or, in a role the policy dropped (which publishes
 /// nothing), holding it at all, so that role can give it away.
-fn serving(policy: &Policy, row: &Row<'_>, observed: &Observed) -> bool {
+fn serving(policy: &Policy, row: &Row<'_>) -> bool {
     let Some(role) = row.assignment.role.as_deref() else {
         return false;
     };
-    if !row.alive || row.host.cordoned {
+    if !row.alive {
         return false;
     }
-    match (&row.assignment.phase, policy.roles.contains_key(role)) {
-        (Phase::Draining { .. }, _) | (Phase::Arriving, true) => false,
-        (Phase::Arriving, false) => true,
-        (Phase::Active, declared) => {
-            !declared || row.host.is_static || not_contradicted(observed.get(&row.host.name), role)
-        }
+    if policy.roles.contains_key(role) {
+        in_pool(policy, row.host, &row.assignment, row.obs).is_some()
+    } else {
+        !row.host.cordoned && !row.assignment.is_draining()
     }
 }
 
@@ -1003,25 +1001,35 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
     }
 }
 
-/// Every (host, role) published, in host order: active (an arriving host's
-/// agent has yet to report holding the role), not cordoned, and either
-/// static or alive with the role in place (an agent that now reports
-/// another role is switching and stays out of DNS).
+/// Every (host, role) published, in host order: in its role's pool (see
+/// [`in_pool`]) and static or alive.
 fn published<'f>(
     policy: &'f Policy,
     farm: &'f Farm,
     observed: &'f Observed,
 ) -> impl Iterator<Item = (&'f String, &'f String)> {
     farm.with_assignments().filter_map(move |(host, a)| {
-        let (Some(role), Phase::Active) = (&a.role, &a.phase) else {
-            return None;
-        };
-        if host.cordoned || !policy.roles.contains_key(role) {
-            return None;
-        }
-        let in_place = not_contradicted(observed.get(&host.name), role);
-        (host.is_static || (!host.dead && in_place)).then_some((&host.name, role))
+        let role = in_pool(policy, host, a, observed.get(&host.name))?;
+        (host.is_static || !host.dead).then_some((&host.name, role))
     })
+}
+
+/// The one rule for who is in a pool, liveness aside (the planner judges
+/// that for this tick, [`published`] from the farm): the role the host
+/// holds when it is active in a declared role, not cordoned, and static or
+/// with the role in place (an agent that now reports another role is
+/// switching and stays out of DNS).
+fn in_pool<'a>(
+    policy: &Policy,
+    host: &HostRecord,
+    a: &'a Assignment,
+    obs: Option<&Observation>,
+) -> Option<&'a String> {
+    let (Some(role), Phase::Active) = (&a.role, &a.phase) else {
+        return None;
+    };
+    let in_place = host.is_static || not_contradicted(obs, role);
+    (!host.cordoned && policy.roles.contains_key(role) && in_place).then_some(role)
 }
 
 /// True when [`membership`] would return `current`, without building it.
@@ -1131,7 +1139,7 @@ mod tests {
             let hosts: Vec<HostRecord> = (0..specs.len()).map(host).collect();
             let rows: Vec<Row<'_>> = hosts
                 .iter()
-                .map(|h| Row { host: h, assignment: Cow::Owned(Assignment::active(None, 0)), alive: true })
+                .map(|h| Row { host: h, assignment: Cow::Owned(Assignment::active(None, 0)), alive: true, obs: None })
                 .collect();
             let candidates = || -> Vec<Candidate<'_>> {
                 rows.iter()

@@ -464,10 +464,11 @@ async fn handle(
     }
 }
 
-/// Records a reload as a `reload` event (alone in its commit: it changes
-/// nothing else) and in the policy status `/metrics` shows.
+/// Records a reload as a `reload` event (through the engine's one commit
+/// path; alone in its commit, it changes nothing else) and in the policy
+/// status `/metrics` shows.
 async fn record_reload(
-    engine: &Engine,
+    engine: &mut Engine,
     stats: &ControllerStats,
     actor: String,
     accepted: bool,
@@ -489,13 +490,9 @@ async fn record_reload(
         to_role: None,
         actor: actor.clone(),
         reason: reason.clone(),
-        serial: Some(engine.shared().load().serial()),
+        serial: None,
     };
-    let commit = crate::store::Commit {
-        events: std::slice::from_ref(&event),
-        ..Default::default()
-    };
-    if let Err(e) = engine.store().commit(&commit).await {
+    if let Err(e) = engine.change(now, move |_| vec![event]).await {
         warn!(error = %e, "the reload event was not recorded");
     }
     stats.record_reload(ReloadOutcome {
