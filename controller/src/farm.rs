@@ -3,8 +3,12 @@
 //! These are domain types: no SQL, no JSON. The store persists them, the
 //! reconciler reads them, the executor changes them by applying steps.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+
+use hickory_proto::rr::Name;
+
+use crate::policy::StaticRecord;
 
 /// Milliseconds since the Unix epoch. Pure code takes time as this value.
 pub type Millis = i64;
@@ -143,6 +147,15 @@ pub struct Farm {
     pub assignments: BTreeMap<String, Assignment>,
     /// Fail-static is in force (persisted: a restart in panic stays in panic).
     pub panic: bool,
+    /// Static records added through the API (the policy's are in the policy).
+    pub records: BTreeSet<StaticRecord>,
+    /// Aliases: owner name (absolute) to host name. Seeded from the
+    /// policy, moved through the API.
+    pub aliases: BTreeMap<Name, String>,
+    /// When each host last left each role it held: (host, role) -> time.
+    /// The SPF keeps listing a host for `keep_after_leave` after it left a
+    /// sending role; entries older than that are forgotten.
+    pub departures: BTreeMap<(String, String), Millis>,
 }
 
 /// What happened, for the event log. Every change carries one.

@@ -447,7 +447,45 @@ impl Writer {
                 self.u16(*preference);
                 self.name(&name_to_wire(exchange));
             }
-            RecordData::Ns(name) => self.name(&name_to_wire(name)),
+            // RFC 3597 §4: names in the RDATA of RFC 1035 types may be
+            // compressed; in any later type (SRV) they must not be.
+            RecordData::Ns(name) | RecordData::Cname(name) | RecordData::Ptr(name) => {
+                self.name(&name_to_wire(name));
+            }
+            RecordData::Txt(strings) => {
+                for s in strings {
+                    // Zone::add keeps each string within 255 bytes.
+                    self.buf.push(u8::try_from(s.len()).unwrap_or(u8::MAX));
+                    self.bytes(&s[..s.len().min(255)]);
+                }
+            }
+            RecordData::Srv {
+                priority,
+                weight,
+                port,
+                target,
+            } => {
+                self.u16(*priority);
+                self.u16(*weight);
+                self.u16(*port);
+                self.bytes(&name_to_wire(target));
+            }
+            RecordData::Caa { flags, tag, value } => {
+                self.buf.push(*flags);
+                self.buf.push(u8::try_from(tag.len()).unwrap_or(u8::MAX));
+                self.bytes(&tag.as_bytes()[..tag.len().min(255)]);
+                self.bytes(value);
+            }
+            RecordData::Tlsa {
+                usage,
+                selector,
+                matching,
+                data,
+            } => {
+                self.bytes(&[*usage, *selector, *matching]);
+                self.bytes(data);
+            }
+            RecordData::Unknown { data, .. } => self.bytes(data),
         }
         let rdlen = self.buf.len() - len_at - 2;
         self.patch_u16(len_at, rdlen as u16);

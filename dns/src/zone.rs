@@ -29,7 +29,8 @@ pub struct SoaFields {
     pub ttl: u32,
 }
 
-/// The data of one record. Only the types muster publishes.
+/// The data of one record: the types a list domain needs, and any other
+/// type as opaque RDATA (RFC 3597).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RecordData {
     /// An IPv4 address.
@@ -43,8 +44,53 @@ pub enum RecordData {
         /// The exchange host (absolute).
         exchange: Name,
     },
-    /// A name server.
+    /// A name server: at the apex the zone's own, below it a delegation.
     Ns(Name),
+    /// An alias: the owner is another name for `target` (RFC 1034 §3.6.2).
+    Cname(Name),
+    /// A pointer, as reverse zones publish (RFC 1035 §3.3.12).
+    Ptr(Name),
+    /// Text: one or more character-strings of at most 255 bytes each,
+    /// which readers join without separators (RFC 7208 §3.3).
+    Txt(Vec<Vec<u8>>),
+    /// A service location (RFC 2782).
+    Srv {
+        /// Lower is tried first.
+        priority: u16,
+        /// Relative weight among equal priorities.
+        weight: u16,
+        /// The service's port.
+        port: u16,
+        /// The host (absolute); never a CNAME.
+        target: Name,
+    },
+    /// Certification authority authorization (RFC 8659).
+    Caa {
+        /// Flags; 128 is "issuer critical".
+        flags: u8,
+        /// The property tag (`issue`, `issuewild`, `iodef`), letters and digits.
+        tag: String,
+        /// The property value, as bytes.
+        value: Vec<u8>,
+    },
+    /// A DANE certificate association (RFC 6698).
+    Tlsa {
+        /// Certificate usage (0-3).
+        usage: u8,
+        /// Selector (0 full certificate, 1 public key).
+        selector: u8,
+        /// Matching type (0 exact, 1 SHA-256, 2 SHA-512).
+        matching: u8,
+        /// The association data.
+        data: Vec<u8>,
+    },
+    /// Any other type, as opaque RDATA (RFC 3597 `TYPEnnn \# len hex`).
+    Unknown {
+        /// The type code.
+        rtype: u16,
+        /// The RDATA.
+        data: Vec<u8>,
+    },
 }
 
 impl RecordData {
@@ -55,16 +101,84 @@ impl RecordData {
             Self::Aaaa(_) => RecordType::AAAA,
             Self::Mx { .. } => RecordType::MX,
             Self::Ns(_) => RecordType::NS,
+            Self::Cname(_) => RecordType::CNAME,
+            Self::Ptr(_) => RecordType::PTR,
+            Self::Txt(_) => RecordType::TXT,
+            Self::Srv { .. } => RecordType::SRV,
+            Self::Caa { .. } => RecordType::CAA,
+            Self::Tlsa { .. } => RecordType::TLSA,
+            Self::Unknown { rtype, .. } => RecordType::from(*rtype),
         }
     }
 
     /// The name this record points at, whose addresses belong in the
-    /// additional section (MX exchange, NS target).
+    /// additional section (MX exchange, NS target, SRV target).
     pub fn target(&self) -> Option<&Name> {
         match self {
             Self::Mx { exchange, .. } => Some(exchange),
             Self::Ns(name) => Some(name),
-            Self::A(_) | Self::Aaaa(_) => None,
+            Self::Srv { target, .. } => Some(target),
+            Self::A(_)
+            | Self::Aaaa(_)
+            | Self::Cname(_)
+            | Self::Ptr(_)
+            | Self::Txt(_)
+            | Self::Caa { .. }
+            | Self::Tlsa { .. }
+            | Self::Unknown { .. } => None,
+        }
+    }
+
+    /// TXT data from one string, split into character-strings of at most
+    /// 255 bytes (RFC 7208 §3.3: a long SPF or DKIM record is one string
+    /// to its readers, who join the pieces without separators).
+    pub fn txt(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        if bytes.is_empty() {
+            return Self::Txt(vec![Vec::new()]);
+        }
+        Self::Txt(bytes.chunks(255).map(<[u8]>::to_vec).collect())
+    }
+
+    /// Why this data cannot go on the wire, if it cannot.
+    fn unencodable(&self) -> Option<&'static str> {
+        match self {
+            Self::Txt(strings) if strings.is_empty() => Some("TXT data needs at least one character-string"),
+            Self::Txt(strings) if strings.iter().any(|s| s.len() > 255) => {
+                Some("a TXT character-string is longer than 255 bytes")
+            }
+            Self::Caa { tag, .. }
+                if tag.is_empty() || tag.len() > 255 || !tag.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                Some("a CAA tag is 1 to 255 letters and digits")
+            }
+            _ => None,
+        }
+    }
+
+    /// This data with every name in it lowercase (owner case never
+    /// matters to DNS, and the snapshot compares names as bytes).
+    fn lowercase(self) -> Self {
+        match self {
+            Self::Mx { preference, exchange } => Self::Mx {
+                preference,
+                exchange: exchange.to_lowercase(),
+            },
+            Self::Ns(name) => Self::Ns(name.to_lowercase()),
+            Self::Cname(name) => Self::Cname(name.to_lowercase()),
+            Self::Ptr(name) => Self::Ptr(name.to_lowercase()),
+            Self::Srv {
+                priority,
+                weight,
+                port,
+                target,
+            } => Self::Srv {
+                priority,
+                weight,
+                port,
+                target: target.to_lowercase(),
+            },
+            other => other,
         }
     }
 }
@@ -148,6 +262,14 @@ pub enum ZoneError {
     /// Names must be absolute (end in a dot).
     #[error("{0} is not an absolute name")]
     NotAbsolute(String),
+    /// RDATA that cannot be encoded.
+    #[error("{owner}: {why}")]
+    BadData {
+        /// The record's owner.
+        owner: String,
+        /// What is wrong with its data.
+        why: &'static str,
+    },
 }
 
 impl Zone {
@@ -177,15 +299,14 @@ impl Zone {
                 origin: self.origin.to_string(),
             });
         }
+        if let Some(why) = data.unencodable() {
+            return Err(ZoneError::BadData {
+                owner: owner.to_string(),
+                why,
+            });
+        }
         let key = (Owner::new(owner), data.record_type());
-        let data = match data {
-            RecordData::Mx { preference, exchange } => RecordData::Mx {
-                preference,
-                exchange: exchange.to_lowercase(),
-            },
-            RecordData::Ns(name) => RecordData::Ns(name.to_lowercase()),
-            other => other,
-        };
+        let data = data.lowercase();
         let set = self.sets.entry(key).or_insert_with(|| RecordSet {
             ttl,
             data: BTreeSet::new(),

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use hickory_proto::rr::Name;
 use jiff::tz::TimeZone;
+use muster_dns::RecordData;
 
 pub use crate::cron::Cron;
 
@@ -46,6 +47,15 @@ pub struct Policy {
     pub schedules: Vec<Schedule>,
     /// Load rules, at most one per role.
     pub autoscale: Vec<Autoscale>,
+    /// Static records of the zone, in file order (`records:`).
+    pub records: Vec<StaticRecord>,
+    /// The SPF record computed from the sending pools (`spf:`).
+    pub spf: Option<Spf>,
+    /// Reverse zones muster serves, each with a PTR for every host
+    /// address inside it (`reverse:`; one entry may give several zones).
+    pub reverse: Vec<ReverseZone>,
+    /// Names that follow a host, as the policy sets them (`aliases:`).
+    pub aliases: Vec<Alias>,
     /// Things that are allowed but probably not meant (`muster check`
     /// prints them; they never stop a policy from loading).
     pub warnings: Vec<super::Problem>,
@@ -135,6 +145,9 @@ pub struct Role {
     /// Automation gives the role only to hosts carrying all these labels
     /// (operators may still move any eligible host into it).
     pub labels: BTreeMap<String, String>,
+    /// Publish at most this many members: the least loaded live ones,
+    /// re-chosen at most once per record TTL (`publish_max:`).
+    pub publish_max: Option<u32>,
 }
 
 /// A health check an agent runs for its role; a failure makes the
@@ -336,4 +349,80 @@ pub struct Autoscale {
     /// The rule shrinks only to the largest count it asked for during the
     /// last `stabilization` (default 5 minutes).
     pub stabilization: Duration,
+}
+
+/// A record the zone publishes whatever the farm does.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StaticRecord {
+    /// Owner name, absolute, inside the zone.
+    pub owner: Name,
+    /// TTL in seconds.
+    pub ttl: u32,
+    /// The record's data; names in it absolute.
+    pub data: RecordData,
+}
+
+/// What SPF says of senders it does not list (the `all` term).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpfAll {
+    /// `-all`: reject (the default).
+    Fail,
+    /// `~all`: accept but mark.
+    SoftFail,
+    /// `?all`: say nothing.
+    Neutral,
+}
+
+impl SpfAll {
+    /// The term as written in the record.
+    pub fn term(self) -> &'static str {
+        match self {
+            Self::Fail => "-all",
+            Self::SoftFail => "~all",
+            Self::Neutral => "?all",
+        }
+    }
+}
+
+/// The SPF record muster writes from the hosts that may send as the zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spf {
+    /// Where the record is published (absolute; `@` is the apex).
+    pub owner: Name,
+    /// Roles whose members send mail as the domain.
+    pub roles: Vec<String>,
+    /// Other senders' SPF records (`include:` terms), absolute names.
+    pub include: Vec<Name>,
+    /// How long a host that left the roles stays listed (its queue may
+    /// still hold mail); default 5 days, Postfix's `maximal_queue_lifetime`.
+    pub keep_after_leave: Duration,
+    /// The closing term.
+    pub all: SpfAll,
+    /// TTL of the record (and of its `_spfN` parts); default the zone TTL.
+    /// A host joining the roles is published in their pools only once it
+    /// has been listed this long.
+    pub ttl: u32,
+}
+
+/// One reverse zone muster serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReverseZone {
+    /// The first address of the block.
+    pub network: IpAddr,
+    /// The block's prefix length: IPv4 8, 16, 24 or 25..=31 (RFC 2317),
+    /// IPv6 a multiple of 4.
+    pub prefix: u8,
+    /// The zone's origin (`2.0.192.in-addr.arpa.`, `0-26.2.0.192.in-addr.arpa.`).
+    pub origin: Name,
+    /// Secondaries of this zone (default: the forward zone's).
+    pub secondaries: Vec<SocketAddr>,
+}
+
+/// A name that follows a host: published as a CNAME to the host's own name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alias {
+    /// The alias, absolute, inside the zone.
+    pub owner: Name,
+    /// The host it points at (a short host name).
+    pub host: String,
 }

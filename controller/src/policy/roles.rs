@@ -62,6 +62,7 @@ fn role(c: &mut Checker, ctx: &Ctx, at: &YamlPath, name: String, raw: RawRole) -
         drain: drain(c, &at.key("drain"), &raw.drain.unwrap_or_default()),
         probes: super::probes::probes(c, &at.key("probes"), &raw.probes),
         labels: labels(c, &at.key("labels"), &raw.labels),
+        publish_max: None,
         name,
     }
 }

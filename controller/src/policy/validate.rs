@@ -86,6 +86,10 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
         enrolment,
         zone: ctx.zone,
         ttl: ctx.ttl,
+        records: Vec::new(),
+        spf: None,
+        reverse: Vec::new(),
+        aliases: Vec::new(),
         warnings: Vec::new(),
     };
     consistency::check(&mut c, &policy);
