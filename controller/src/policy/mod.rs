@@ -25,6 +25,7 @@ mod empty_pools;
 mod inventory;
 mod locate;
 mod model;
+mod names;
 mod probes;
 mod raw;
 mod recover;
@@ -37,6 +38,7 @@ mod values;
 mod tests;
 
 pub use model::*;
+pub use names::{NameConflict, check_api_alias, check_api_record};
 
 /// Why a policy could not be loaded.
 #[derive(Debug, thiserror::Error)]
