@@ -10,6 +10,7 @@ pub mod observed;
 pub mod operator;
 pub mod policy;
 pub mod reconcile;
+pub mod reverse;
 pub mod runner;
 pub mod schedule;
 pub mod simulate;
