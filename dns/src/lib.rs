@@ -11,6 +11,7 @@
 
 mod answer;
 pub mod notify;
+mod parse;
 mod publish;
 pub mod server;
 mod snapshot;
