@@ -197,12 +197,12 @@ mod tests {
     fn bad_blocks_say_why() {
         assert!(
             zones_for("127.0.10.1".parse().expect("ip"), 24)
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("127.0.10.0/24")
         );
         assert!(
             zones_for("fd00::".parse().expect("ip"), 30)
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("nibble")
         );
         assert!(zones_for("127.0.0.0".parse().expect("ip"), 4).is_err());
