@@ -63,7 +63,7 @@ fn v4_zones(network: Ipv4Addr, prefix: u8) -> Result<Vec<(IpAddr, u8, Name)>, St
 }
 
 fn v6_zone(network: Ipv6Addr, prefix: u8) -> Result<(IpAddr, u8, Name), String> {
-    if prefix == 0 || prefix > 124 || prefix % 4 != 0 {
+    if prefix == 0 || prefix > 124 || !prefix.is_multiple_of(4) {
         return Err(format!(
             "an IPv6 reverse block ends on a nibble boundary (a multiple of 4, up to /124), not /{prefix}"
         ));
