@@ -14,6 +14,7 @@ pub mod reverse;
 pub mod runner;
 pub mod schedule;
 pub mod simulate;
+pub mod spf;
 pub mod stats;
 pub mod store;
 pub mod tokens;
