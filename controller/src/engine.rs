@@ -14,6 +14,7 @@ use muster_dns::{PublishError, SharedSnapshot, Zone, ZoneError, ZonePublisher, s
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::bounded::{self, Choices};
 use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
 use crate::observed::Observed;
 use crate::policy::Policy;
@@ -82,6 +83,8 @@ pub struct Engine {
     decision: Decision,
     /// The hosts the published SPF lists.
     senders: Senders,
+    /// When each `publish_max` role last swapped a member.
+    choices: Choices,
     /// When the next departure the SPF keeps expires: the SPF changes then
     /// even if nothing else does.
     spf_expiry: Option<Millis>,
@@ -136,9 +139,10 @@ pub(crate) fn merge_inventory(
             farm.hosts.insert(host.name.clone(), record);
         }
         if !farm.assignments.contains_key(&host.name) {
-            // A static host holds its role from the start; an agent's host
-            // is published only once its agent reports holding it.
-            let assignment = if host.is_static {
+            // A static host holds its role from the start (unless the SPF
+            // must list it first); an agent's host is published only once
+            // its agent reports holding it.
+            let assignment = if host.is_static && !spf::sends(policy, host.role.as_deref()) {
                 Assignment::active(host.role.clone(), now)
             } else {
                 Assignment::arriving(host.role.clone(), now)
@@ -207,9 +211,11 @@ impl Engine {
                 obs.assume_alive(&host.name, now);
             }
         }
+        let mut choices = Choices::new();
         let membership = {
             let obs = observed.lock().unwrap_or_else(PoisonError::into_inner);
-            reconcile::membership(&policy, &farm, &obs)
+            let candidates = reconcile::membership(&policy, &farm, &obs);
+            bounded::bound(&policy, candidates, &Membership::new(), &mut choices, &obs, now)
         };
         let zone_name = policy.zone.to_string();
         let senders = listed(&policy, &farm, now);
@@ -251,6 +257,7 @@ impl Engine {
             decision: Decision::default(),
             senders,
             spf_expiry,
+            choices,
         })
     }
 
@@ -305,8 +312,12 @@ impl Engine {
         self.decision = wanted::decide(&self.policy, &self.farm, &obs, &self.decision.autoscale, now);
         let steps = reconcile::plan(&self.policy, &self.farm, &obs, &self.decision.wanted, now);
         let spf_due = self.spf_expiry.is_some_and(|at| now >= at);
+        // A role with publish_max publishes fewer than its pool: the
+        // bounded set is worked out on the full path.
+        let bounded = self.policy.roles.values().any(|r| r.publish_max.is_some());
         if steps.is_empty()
             && !spf_due
+            && !bounded
             && reconcile::membership_is(&self.policy, &self.farm, &obs, &self.membership)
         {
             // The common tick: nothing to apply, nobody to (un)publish, so
@@ -318,7 +329,15 @@ impl Engine {
             .iter()
             .map(|s| reconcile::apply(&mut farm, s, now))
             .collect();
-        let membership = reconcile::membership(&self.policy, &farm, &obs);
+        let candidates = reconcile::membership(&self.policy, &farm, &obs);
+        let membership = bounded::bound(
+            &self.policy,
+            candidates,
+            &self.membership,
+            &mut self.choices,
+            &obs,
+            now,
+        );
         events.extend(publication_events(&self.membership, &membership, &events, now));
         self.commit_and_publish(farm, membership, events, steps.len(), now)
             .await
@@ -340,7 +359,15 @@ impl Engine {
             for host in farm.hosts.values().filter(|h| !h.is_static && !h.dead) {
                 obs.assume_alive(&host.name, now);
             }
-            reconcile::membership(&self.policy, &farm, &obs)
+            let candidates = reconcile::membership(&self.policy, &farm, &obs);
+            bounded::bound(
+                &self.policy,
+                candidates,
+                &self.membership,
+                &mut self.choices,
+                &obs,
+                now,
+            )
         };
         events.extend(publication_events(&self.membership, &membership, &events, now));
         let count = events.len();

@@ -3,6 +3,7 @@
 //! reconciler and the drain protocol.
 
 pub mod autoscale;
+pub mod bounded;
 pub mod cron;
 pub mod engine;
 pub mod farm;

@@ -368,8 +368,8 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
             });
         }
         if let (Some(role), Phase::Arriving) = (&assignment.role, &assignment.phase)
-            && holds(obs, role)
-            && let Some(reason) = arrival(policy, role, assignment.since, now)
+            && (host.is_static || holds(obs, role))
+            && let Some(reason) = arrival(policy, role, assignment.since, now, host.is_static)
         {
             steps.push(Step::Arrive {
                 host: host.name.clone(),
@@ -402,7 +402,7 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
             } if holds(observed.get(host), role) => Some(Step::Arrive {
                 host: host.clone(),
                 role: role.clone(),
-                reason: arrival(policy, role, now, now)?,
+                reason: arrival(policy, role, now, now, false)?,
             }),
             _ => None,
         })
@@ -417,15 +417,19 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
 /// the SPF lists waits until the SPF has listed it for the record's TTL,
 /// so no receiver holds a cached SPF without it when its first mail
 /// arrives: the join waits like a drain does.
-fn arrival(policy: &Policy, role: &str, since: Millis, now: Millis) -> Option<String> {
+fn arrival(policy: &Policy, role: &str, since: Millis, now: Millis, is_static: bool) -> Option<String> {
+    let holds = if is_static {
+        "static, it holds the role"
+    } else {
+        "its agent reports holding the role"
+    };
     match &policy.spf {
         Some(spf) if spf.roles.iter().any(|r| r == role) => {
             let ttl = spf.ttl;
-            (now - since >= i64::from(ttl) * 1000).then(|| {
-                format!("its agent reports holding the role, and the SPF has listed it for its TTL ({ttl} s)")
-            })
+            (now - since >= i64::from(ttl) * 1000)
+                .then(|| format!("{holds}, and the SPF has listed it for its TTL ({ttl} s)"))
         }
-        _ => Some("its agent reports holding the role".to_owned()),
+        _ => Some(holds.to_owned()),
     }
 }
 

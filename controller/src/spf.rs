@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use hickory_proto::rr::Name;
 
 use crate::farm::{Farm, Millis, millis};
-use crate::policy::Spf;
+use crate::policy::{Policy, Spf};
 
 /// The longest SPF text muster publishes in one record, so that the TXT
 /// answer stays within 512 bytes (RFC 7208 §3.4).
@@ -29,6 +29,15 @@ pub const MAX_LOOKUPS: usize = 10;
 
 /// The hosts the SPF lists, by name.
 pub type Senders = BTreeSet<String>;
+
+/// True when hosts in `role` send mail as the domain: the SPF lists them,
+/// and they join the role's pool only once it has listed them for its TTL.
+pub fn sends(policy: &Policy, role: Option<&str>) -> bool {
+    policy
+        .spf
+        .as_ref()
+        .is_some_and(|spf| role.is_some_and(|role| spf.roles.iter().any(|r| r == role)))
+}
 
 /// Every host that may be sending mail as the domain at `now`.
 pub fn senders(spf: &Spf, farm: &Farm, now: Millis) -> Senders {
