@@ -169,7 +169,8 @@ pub(super) struct Written {
 }
 
 /// Checks the policy's records and aliases against everything muster
-/// publishes and against the ones written before them.
+/// publishes and against the ones written before them; each is reported
+/// once, with its first conflict.
 pub(super) fn check(c: &mut Checker, policy: &Policy, written: &Written) {
     let fixed = claims::fixed_claims(policy);
     let aliases_at = YamlPath::root().key("aliases");
@@ -195,14 +196,18 @@ pub(super) fn check(c: &mut Checker, policy: &Policy, written: &Written) {
     }
     for (n, (new, owner_spot, data_spot)) in checked.iter().enumerate() {
         let earlier = checked[..n].iter().map(|(claim, _, _)| claim);
-        for old in fixed.iter().chain(earlier) {
-            if let Some((aspect, message)) = claims::conflict(&policy.zone, new, old) {
-                let spot = match aspect {
-                    Aspect::Owner => owner_spot.clone(),
-                    Aspect::Data => data_spot.clone(),
-                };
-                c.report_at(spot, message);
-            }
+        // The first conflict only: one fix at a time, not one per record
+        // of a pool at the same name.
+        let found = fixed
+            .iter()
+            .chain(earlier)
+            .find_map(|old| claims::conflict(&policy.zone, new, old));
+        if let Some((aspect, message)) = found {
+            let spot = match aspect {
+                Aspect::Owner => owner_spot.clone(),
+                Aspect::Data => data_spot.clone(),
+            };
+            c.report_at(spot, message);
         }
     }
 }

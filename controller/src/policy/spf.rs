@@ -215,14 +215,13 @@ pub(super) fn spf(c: &mut Checker, ctx: &Ctx, raw: Option<&RawSpf>) -> Option<Sp
 /// publishing MX gets a warning (receivers reject unauthenticated mail).
 pub(super) fn check(c: &mut Checker, policy: &Policy) {
     let Some(spf) = &policy.spf else {
-        let mx = policy.roles.iter().find(|(_, role)| {
-            role.records
-                .iter()
-                .any(|r| matches!(r.kind, super::MemberRecord::Mx { .. }))
+        let mx = policy.roles.iter().find_map(|(name, role)| {
+            let mx = |r: &super::RecordTemplate| matches!(r.kind, super::MemberRecord::Mx { .. });
+            role.records.iter().position(mx).map(|i| (name, i))
         });
-        if let Some((name, _)) = mx {
+        if let Some((name, i)) = mx {
             c.warn(
-                &YamlPath::root().key("roles").key(name),
+                &YamlPath::root().key("roles").key(name).key("records").index(i),
                 format!(
                     "role \"{name}\" publishes MX but the policy has no spf:, so the domain has no SPF record \
                      and large receivers (Gmail, Yahoo) reject or junk its mail; add \
