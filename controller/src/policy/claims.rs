@@ -12,7 +12,8 @@
 //! - below a delegation (a static NS record below the apex) only A/AAAA
 //!   glue may sit, since the child zone's servers answer there;
 //! - muster's own records are muster's: nothing static beside a pool's
-//!   records, no static A/AAAA at a host's name, no second SPF record, no
+//!   records (at the apex, which holds the SOA, NS and SPF anyway, nothing
+//!   of a type a pool publishes there), no static A/AAAA at a host's name, no second SPF record, no
 //!   static SOA or apex NS.
 
 use std::collections::BTreeSet;
@@ -319,7 +320,18 @@ fn same_name(zone: &Name, new: &Claim, old: &Claim) -> Option<String> {
         return None;
     }
     match (&new.by, &old.by) {
-        (Publisher::Record { .. }, Publisher::Pool { role, rtype, .. }) => Some(format!(
+        // The apex holds the SOA, NS and SPF whatever the pools do: there a
+        // static record only may not add to a pool's own type.
+        (Publisher::Record { data, .. }, Publisher::Pool { role, rtype, .. })
+            if *owner == *zone && data.record_type() == *rtype =>
+        {
+            Some(format!(
+                "{this} would be served beside role \"{role}\"'s {rtype} records at the apex {owner}, which \
+                 change as hosts move (a fixed {rtype} there would take the pool's traffic); add it to the \
+                 role's fallback: instead"
+            ))
+        }
+        (Publisher::Record { .. }, Publisher::Pool { role, rtype, .. }) if *owner != *zone => Some(format!(
             "{owner} is published by role \"{role}\" ({rtype}), whose records change as hosts move; a static \
              record there would be served beside the pool's (a fixed MX would take the pool's mail, a fixed \
              address its traffic), so no static record of any type may sit there: use another name, or add \

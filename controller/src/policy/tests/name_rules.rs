@@ -116,6 +116,28 @@ fn no_static_record_beside_a_pool_or_a_host_address() {
 }
 
 #[test]
+fn at_the_apex_only_a_pool_s_own_type_is_refused() {
+    let lines = [
+        "zone: lists.example.test",
+        "roles: { smtp-in: { records: [ { name: \"@\", type: MX, priority: 10 } ] } }",
+        "hosts: [ { name: mx9, address: 127.0.0.9, static: true } ]",
+        "spf: { roles: [smtp-in] }",
+        "records:",
+        "  - { name: \"@\", type: CAA, data: '0 issue \"letsencrypt.org\"' }",
+        "  - { name: \"@\", type: A, address: 127.0.0.80 }",
+    ];
+    assert_eq!(load(&lines).records.len(), 2);
+    let mut bad: Vec<&str> = lines.to_vec();
+    bad.push("  - { name: \"@\", type: MX, priority: 50, target: mx9 }");
+    check(
+        &bad,
+        &[
+            "8:13 the MX record (records[2]) would be served beside role \"smtp-in\"'s MX records at the apex lists.example.test., which change as hosts move",
+        ],
+    );
+}
+
+#[test]
 fn no_mx_ns_or_srv_target_is_a_cname_or_an_alias() {
     check(
         &with_base(&[
