@@ -337,15 +337,17 @@ fn same_name(zone: &Name, new: &Claim, old: &Claim) -> Option<String> {
              address its traffic), so no static record of any type may sit there: use another name, or add \
              fixed records to the role's fallback:"
         )),
-        (Publisher::Record { data, .. }, Publisher::Host { host })
-            if matches!(data, RecordData::A(_) | RecordData::Aaaa(_)) =>
-        {
-            Some(format!(
-                "{owner} is host \"{host}\"'s own name, whose address records muster publishes from the \
+        (
+            Publisher::Record {
+                data: RecordData::A(_) | RecordData::Aaaa(_),
+                ..
+            },
+            Publisher::Host { host },
+        ) => Some(format!(
+            "{owner} is host \"{host}\"'s own name, whose address records muster publishes from the \
                  host's addresses; change the host's address (in hosts: or from its agent) instead of adding \
                  {this}, or use another name"
-            ))
-        }
+        )),
         (Publisher::Record { data, .. }, Publisher::Spf) if is_spf(data) => Some(format!(
             "{this} is a second SPF record at {owner}, where muster publishes the one computed from spf:; two \
              SPF records make every check fail (permerror, RFC 7208 §4.5): remove it, and list other senders \
