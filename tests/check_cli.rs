@@ -90,7 +90,10 @@ fn the_summary_counts_in_words() {
 fn strict_fails_with_a_failing_summary() {
     let dir = tempfile::tempdir().expect("tempdir");
     // bounce may be empty and nothing else keeps bounces.<zone>: a warning.
-    let text = format!("{ONE_OF_EACH}  - {{ name: fb, address: 127.0.0.9, static: true }}\n").replace(
+    let text = format!(
+        "{ONE_OF_EACH}  - {{ name: fb, address: 127.0.0.9, static: true }}\nspf: {{ roles: [bounce] }}\n"
+    )
+    .replace(
         "roles:\n",
         "roles:\n  bounce: { records: [ { name: bounces, type: MX, priority: 10 } ] }\n",
     );
@@ -161,4 +164,136 @@ fn yaml_syntax_errors_have_file_line_column_and_a_hint() {
         stderr.contains("tabs are not allowed for indentation"),
         "{stderr}"
     );
+}
+
+/// A list domain's whole zone: records, an SPF, reverse zones and aliases.
+const LIST_DOMAIN: &str = "zone: lists.example.test
+roles:
+  smtp-out: { min: 1, publish_max: 3, records: [ { name: smtp-out, type: MX, priority: 5 } ] }
+  smtp-in: { records: [ { name: \"@\", type: MX, priority: 10 } ] }
+hosts:
+  - { name: smurf1, address: 127.0.10.1, roles: [smtp-out, smtp-in] }
+  - { name: ms1, address: 127.0.10.2, static: true }
+records:
+  - { name: _dmarc, type: TXT, data: \"v=DMARC1; p=quarantine\" }
+  - { name: imap, type: CNAME, target: ms1 }
+  - { name: \"@\", type: CAA, data: '0 issue \"letsencrypt.org\"' }
+spf: { roles: [smtp-out] }
+reverse: [127.0.10.0/24]
+aliases: { john.pop: ms1 }
+";
+
+#[test]
+fn a_list_domain_with_records_spf_reverse_and_aliases_checks_clean() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(&dir, "domain.yaml", LIST_DOMAIN);
+    let (ok, stdout, stderr) = check(&[&path]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(
+        stdout.contains(": ok (zone lists.example.test., 2 roles, 2 hosts"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn name_rules_are_refused_at_their_positions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = LIST_DOMAIN
+        .replace(
+            "  - { name: imap, type: CNAME, target: ms1 }\n",
+            "  - { name: imap, type: CNAME, target: ms1 }\n  \
+             - { name: smtp-out, type: CNAME, target: ms1 }\n  \
+             - { name: mx2, type: MX, priority: 10, target: imap }\n  \
+             - { name: bad, type: A, address: 300.0.0.1 }\n",
+        )
+        .replace(
+            "reverse: [127.0.10.0/24]",
+            "reverse: [127.0.10.0/24, 127.0.10.64/26]",
+        )
+        .replace(
+            "aliases: { john.pop: ms1 }",
+            "aliases: { john.pop: ms1, \"@\": ms1 }",
+        );
+    let path = write(&dir, "clash.yaml", &text);
+    let (ok, _, stderr) = check(&[&path]);
+    assert!(!ok, "{stderr}");
+    let file = path.display();
+    for expected in [
+        format!(
+            "{file}:11:13: the CNAME record (records[2]) is a CNAME at smtp-out.lists.example.test., and role \"smtp-out\"'s MX records is published there too (published whenever the pool has members, so even while it is empty)"
+        ),
+        format!(
+            "{file}:12:5: the MX record (records[3]) points at imap.lists.example.test., which is a CNAME"
+        ),
+        format!("{file}:13:36: address: \"300.0.0.1\" is not an IPv4 address"),
+        format!("{file}:16:26: 127.0.10.64/26 (zone 64-26.10.0.127.in-addr.arpa.) overlaps 127.0.10.0/24"),
+        format!("{file}:17:27: alias \"@\" is the zone apex"),
+        format!("{file}: failed (5 problems)"),
+    ] {
+        assert!(stderr.contains(&expected), "{expected:?} not in:\n{stderr}");
+    }
+}
+
+#[test]
+fn warnings_for_a_missing_spf_and_addresses_outside_the_reverse_blocks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = LIST_DOMAIN
+        .replace("spf: { roles: [smtp-out] }\n", "")
+        .replace("address: 127.0.10.2,", "address: 127.0.11.2,");
+    let path = write(&dir, "warns.yaml", &text);
+    let (ok, stdout, stderr) = check(&[&path]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains(", 2 warnings)"), "{stdout}");
+    let file = path.display();
+    for expected in [
+        format!("{file}:4:25: warning: role \"smtp-in\" publishes MX but the policy has no spf:"),
+        format!(
+            "{file}:7:5: warning: host \"ms1\" has address 127.0.11.2, which lies in no block under reverse:"
+        ),
+    ] {
+        assert!(stderr.contains(&expected), "{expected:?} not in:\n{stderr}");
+    }
+}
+
+#[test]
+fn an_spf_that_cannot_fit_is_refused_saying_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 300 sending hosts whose addresses merge into no larger block: 11
+    // parts of 450 bytes, more than the 10 DNS lookups an SPF check may make.
+    let mut text = String::from(
+        "zone: lists.example.test\nroles: { smtp-out: { records: [ { name: smtp-out, type: MX, priority: 5 } ] } }\n\
+         spf: { roles: [smtp-out], include: [_spf.example.net] }\nhosts:\n",
+    );
+    for i in 0..300 {
+        text.push_str(&format!(
+            "  - {{ name: h{i}, address: 127.{}.{}.1 }}\n",
+            1 + i / 200,
+            i % 200
+        ));
+    }
+    let path = write(&dir, "spf.yaml", &text);
+    let (ok, _, stderr) = check(&[&path]);
+    assert!(!ok, "{stderr}");
+    let expected = format!(
+        "{}:3:6: with the inventory's hosts that may hold smtp-out: the SPF would need 11 parts",
+        path.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(
+        stderr.contains("more than the 10 an SPF check may make (RFC 7208 §4.6.4)"),
+        "{stderr}"
+    );
+    // The same hosts on consecutive addresses merge into a few ip4: blocks.
+    let mut fits: String = text.lines().take(4).map(|line| format!("{line}\n")).collect();
+    for i in 0..300 {
+        fits.push_str(&format!(
+            "  - {{ name: h{i}, address: 127.60.{}.{} }}\n",
+            i / 256,
+            i % 256
+        ));
+    }
+    let path = write(&dir, "fits.yaml", &fits);
+    let (ok, _, stderr) = check(&[&path]);
+    assert!(ok, "{stderr}");
 }

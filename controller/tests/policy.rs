@@ -11,7 +11,7 @@ use proptest::prelude::*;
 const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies");
 
 /// Mappings whose keys are names the user chooses, not fixed keys.
-const FREE_FORM: [&str; 4] = ["roles", "want", "default_want", "labels"];
+const FREE_FORM: [&str; 5] = ["roles", "want", "default_want", "labels", "aliases"];
 
 fn policy_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(POLICIES)

@@ -25,6 +25,12 @@ pub(super) fn check(c: &mut Checker, policy: &Policy) {
         exchanges_have_addresses(c, policy);
         super::empty_pools::check(c, policy);
     }
+    if !c.has_problems_in(&["zone", "roles", "hosts", "spf"]) {
+        super::spf::check(c, policy);
+    }
+    if !c.has_problems_in(&["hosts", "reverse"]) {
+        super::reverse_zones::check(c, policy);
+    }
     if !c.has_problems_in(&["schedules"]) {
         overlapping_windows(c, policy, Timestamp::now().as_millisecond());
     }

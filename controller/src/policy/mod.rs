@@ -8,10 +8,14 @@
 //!    is turned into a [`Problem`] by `syntax`. Bad YAML stops loading; a
 //!    shape error does not: `recover` reads the text as a YAML tree and
 //!    takes out what does not fit, reporting each, so the rest is checked.
-//! 2. `validate` (with `roles`, `inventory` and `automation`, and `values`
-//!    for durations, names and addresses): every value and every
+//! 2. `validate` (with `roles`, `inventory`, `automation`, and for the rest
+//!    of the zone `zone_records`, `spf`, `reverse_zones` and `aliases`, and
+//!    `values` for durations, names and addresses): every value and every
 //!    cross-reference is checked, collecting *all* problems rather than
 //!    stopping at the first, and the [`Policy`] is built with its defaults.
+//!    `names` (with `claims`) then checks that the static records and
+//!    aliases fit beside everything muster publishes; the API's writes go
+//!    through the same rules.
 //! 3. `locate`: serde keeps no positions for values, so the problems' paths
 //!    (`hosts[3].role`) are mapped to line and column by parsing the text again
 //!    with yaml-rust2, only when there is something to report.
@@ -19,7 +23,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod aliases;
 mod automation;
+mod claims;
 mod consistency;
 mod empty_pools;
 mod inventory;
@@ -29,16 +35,21 @@ mod names;
 mod probes;
 mod raw;
 mod recover;
+mod reverse_zones;
 mod roles;
+mod spf;
 mod syntax;
 mod validate;
 mod values;
+mod zone_records;
 
 #[cfg(test)]
 mod tests;
 
+pub use claims::{Claim, Publisher, Source};
 pub use model::*;
 pub use names::{NameConflict, check_api_alias, check_api_record};
+pub use spf::{MAX_LOOKUPS, MAX_PARTS, MAX_RECORD_BYTES, SpfTooBig, address_terms, senders};
 
 /// Why a policy could not be loaded.
 #[derive(Debug, thiserror::Error)]

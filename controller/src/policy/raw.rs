@@ -32,6 +32,13 @@ pub(super) struct RawPolicy {
     pub(super) enrolment: Option<Text>,
     #[serde(default)]
     pub(super) secondaries: Vec<Text>,
+    #[serde(default)]
+    pub(super) records: Vec<RawZoneRecord>,
+    pub(super) spf: Option<RawSpf>,
+    #[serde(default)]
+    pub(super) reverse: Vec<RawReverse>,
+    #[serde(default)]
+    pub(super) aliases: Entries<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,6 +83,7 @@ pub(super) struct RawRole {
     pub(super) probes: Vec<RawProbe>,
     #[serde(default)]
     pub(super) labels: Entries<Text>,
+    pub(super) publish_max: Option<Text>,
 }
 
 /// A health check agents run for a role.
@@ -104,6 +112,78 @@ pub(super) struct RawRecord {
     pub(super) target: Option<Text>,
     pub(super) address: Option<Text>,
     pub(super) ttl: Option<Text>,
+}
+
+/// A static record of the zone (`records:`): `data` in presentation
+/// format, or the friendly `target:` (CNAME, NS, PTR, and MX with
+/// `priority:`) or `address:` (A, AAAA).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawZoneRecord {
+    pub(super) name: Text,
+    #[serde(rename = "type")]
+    pub(super) kind: Text,
+    pub(super) data: Option<Text>,
+    pub(super) priority: Option<Text>,
+    pub(super) target: Option<Text>,
+    pub(super) address: Option<Text>,
+    pub(super) ttl: Option<Text>,
+}
+
+/// The SPF record computed from the sending pools (`spf:`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSpf {
+    pub(super) name: Option<Text>,
+    #[serde(default)]
+    pub(super) roles: Vec<Text>,
+    #[serde(default)]
+    pub(super) include: Vec<Text>,
+    pub(super) keep_after_leave: Option<Text>,
+    pub(super) all: Option<Text>,
+    pub(super) ttl: Option<Text>,
+}
+
+/// A `reverse:` entry: `"127.0.10.0/24"` or `{ block: ..., secondaries: [...] }`.
+#[derive(Debug)]
+pub(super) enum RawReverse {
+    /// Just the block; the zone's secondaries.
+    Block(Text),
+    /// The block with its own secondaries.
+    Table(RawReverseTable),
+}
+
+/// The long form of a `reverse:` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReverseTable {
+    pub(super) block: Text,
+    pub(super) secondaries: Option<Vec<Text>>,
+}
+
+impl<'de> Deserialize<'de> for RawReverse {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ReverseVisitor;
+
+        impl<'de> Visitor<'de> for ReverseVisitor {
+            type Value = RawReverse;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an address block (like 127.0.10.0/24) or { block: ..., secondaries: [...] }")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawReverse, E> {
+                Ok(RawReverse::Block(Text(v.to_owned())))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawReverse, A::Error> {
+                RawReverseTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawReverse::Table)
+            }
+        }
+
+        deserializer.deserialize_any(ReverseVisitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -51,8 +51,10 @@ fn role(c: &mut Checker, ctx: &Ctx, at: &YamlPath, name: String, raw: RawRole) -
     let fallback_at = at.key("fallback");
     let records = raw.records.iter().enumerate();
     let fallback = raw.fallback.iter().enumerate();
+    let min = c.field(at, "min", raw.min.as_ref(), min).unwrap_or(0);
+    let publish_max = publish_max(c, at, raw.publish_max.as_ref(), min);
     Role {
-        min: c.field(at, "min", raw.min.as_ref(), min).unwrap_or(0),
+        min,
         records: records
             .filter_map(|(i, rec)| template(c, ctx, &records_at.index(i), rec))
             .collect(),
@@ -62,9 +64,35 @@ fn role(c: &mut Checker, ctx: &Ctx, at: &YamlPath, name: String, raw: RawRole) -
         drain: drain(c, &at.key("drain"), &raw.drain.unwrap_or_default()),
         probes: super::probes::probes(c, &at.key("probes"), &raw.probes),
         labels: labels(c, &at.key("labels"), &raw.labels),
-        publish_max: None,
+        publish_max,
         name,
     }
+}
+
+/// `publish_max: N`: at least 1; below `min` it is allowed but odd (the
+/// pool keeps members it never publishes), so a warning.
+fn publish_max(c: &mut Checker, at: &YamlPath, text: Option<&Text>, min: u32) -> Option<u32> {
+    let parse = |text: &str| {
+        values::integer(text, 1, u64::from(u32::MAX))
+            .map(|n| n as u32)
+            .map_err(|e| {
+                format!(
+                    "{e}; publish_max is how many members the role's records list at most (remove it for all)"
+                )
+            })
+    };
+    let max = c.field(at, "publish_max", text, parse)?;
+    if max < min {
+        c.warn(
+            &at.key("publish_max"),
+            format!(
+                "publish_max {max} is below min {min}: the pool keeps {min} members but only {max} are ever \
+                 published, so the others hold the role without getting its traffic; raise publish_max to \
+                 at least {min} or lower min"
+            ),
+        );
+    }
+    Some(max)
 }
 
 /// The labels a host needs for automation to give it the role.
@@ -181,23 +209,7 @@ fn fixed(c: &mut Checker, ctx: &Ctx, at: &YamlPath, raw: &RawRecord) -> Option<F
 
 /// The owner name (inside the zone), type and TTL of a record.
 fn common(c: &mut Checker, ctx: &Ctx, at: &YamlPath, raw: &RawRecord) -> (Option<Name>, Option<Type>, u32) {
-    let written = raw.name.as_str();
-    let owner = values::name_in(written, &ctx.zone).and_then(|owner| {
-        if ctx.zone.zone_of(&owner) {
-            Ok(owner)
-        } else {
-            let resolved = if owner.to_ascii() == written {
-                String::new()
-            } else {
-                format!(" ({owner})")
-            };
-            Err(format!(
-                "record name \"{written}\"{resolved} is outside the zone {}; use a name inside it, \
-                 or \"@\" for the zone itself",
-                ctx.zone
-            ))
-        }
-    });
+    let owner = values::owner_in(raw.name.as_str(), &ctx.zone);
     let kind = match raw.kind.as_str().to_ascii_uppercase().as_str() {
         "MX" => Ok(Type::Mx),
         "A" => Ok(Type::A),

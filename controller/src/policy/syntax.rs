@@ -250,6 +250,9 @@ fn describe_table(path: &str) -> String {
         ("schedules", _, true) => "schedule".to_owned(),
         ("autoscale", _, true) => "autoscale rule".to_owned(),
         ("hosts", _, true) => "host".to_owned(),
+        ("records", _, true) => "record".to_owned(),
+        ("reverse", _, true) => "reverse block".to_owned(),
+        ("spf", _, false) => "spf".to_owned(),
         (_, "records", true) if path.starts_with("roles.") => "record".to_owned(),
         (_, "fallback", true) if path.starts_with("roles.") => "fallback record".to_owned(),
         (_, "drain", false) if path.starts_with("roles.") => "drain".to_owned(),
@@ -305,5 +308,8 @@ mod tests {
         assert_eq!(describe_table("roles.web.records[0]"), "record");
         assert_eq!(describe_table("roles.web.fallback[10]"), "fallback record");
         assert_eq!(describe_table("roles.web.drain"), "drain");
+        assert_eq!(describe_table("records[2]"), "record");
+        assert_eq!(describe_table("reverse[0]"), "reverse block");
+        assert_eq!(describe_table("spf"), "spf");
     }
 }

@@ -13,7 +13,10 @@ use hickory_proto::rr::Name;
 
 use super::locate::{Spot, YamlPath};
 use super::raw::{RawHeartbeat, RawLimits, RawPolicy, RawSoa, Text};
-use super::{Enrolment, Heartbeat, Limits, Policy, Soa, automation, consistency, inventory, roles, values};
+use super::{
+    Enrolment, Heartbeat, Limits, Policy, Soa, aliases, automation, consistency, inventory, names,
+    reverse_zones, roles, spf, values, zone_records,
+};
 
 /// Problems found so far, each with what it points at.
 pub(super) type Found = Vec<(Spot, String)>;
@@ -71,13 +74,22 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
             }
         })
         .unwrap_or_default();
+    let secondaries: Vec<_> = secondaries.into_iter().map(|(_, addr)| addr).collect();
+    let records = zone_records::records(&mut c, &ctx, &raw.records);
+    let spf = spf::spf(&mut c, &ctx, raw.spf.as_ref());
+    let reverse = reverse_zones::reverse(&mut c, &raw.reverse, &secondaries);
+    let aliases = aliases::aliases(&mut c, &ctx, &raw.aliases, &hosts, enrolment);
+    let written = names::Written {
+        records: records.iter().map(|(at, _)| at.clone()).collect(),
+        aliases: aliases.iter().map(|(key, _)| key.clone()).collect(),
+    };
     let policy = Policy {
         source: source.to_owned(),
         nameservers,
         soa,
         heartbeat,
         limits,
-        secondaries: secondaries.into_iter().map(|(_, addr)| addr).collect(),
+        secondaries,
         default_want: automation::default_want(&mut c, &ctx, raw.default_want),
         schedules: automation::schedules(&mut c, &ctx, raw.schedules),
         autoscale: automation::autoscale(&mut c, &ctx, &roles, raw.autoscale),
@@ -86,13 +98,16 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
         enrolment,
         zone: ctx.zone,
         ttl: ctx.ttl,
-        records: Vec::new(),
-        spf: None,
-        reverse: Vec::new(),
-        aliases: Vec::new(),
+        records: records.into_iter().map(|(_, r)| r).collect(),
+        spf,
+        reverse,
+        aliases: aliases.into_iter().map(|(_, a)| a).collect(),
         warnings: Vec::new(),
     };
     consistency::check(&mut c, &policy);
+    if !c.has_problems_in(&["zone"]) {
+        names::check(&mut c, &policy, &written);
+    }
     if c.found.is_empty() {
         Ok((policy, c.warnings))
     } else {
@@ -123,6 +138,11 @@ impl Checker {
     /// Notes something allowed but probably not meant, at `at`.
     pub(super) fn warn(&mut self, at: &YamlPath, message: impl Into<String>) {
         self.warnings.push((Spot::Value(at.clone()), message.into()));
+    }
+
+    /// Reports a problem at `spot` (a value or a key).
+    pub(super) fn report_at(&mut self, spot: Spot, message: impl Into<String>) {
+        self.found.push((spot, message.into()));
     }
 
     /// Reports a problem with the value at `at`.

@@ -153,6 +153,33 @@ pub(super) fn name_in(text: &str, zone: &Name) -> Result<Name, String> {
     resolved.map_err(|e| format!("\"{trimmed}\" is not a valid domain name: it {e}"))
 }
 
+/// A name as written in the policy (see [`name_in`]) that must lie inside
+/// `zone`: the owner of a record or an alias.
+pub(super) fn owner_in(text: &str, zone: &Name) -> Result<Name, String> {
+    let written = text.trim();
+    let owner = name_in(written, zone)?;
+    if zone.zone_of(&owner) {
+        return Ok(owner);
+    }
+    let resolved = if owner.to_ascii() == written {
+        String::new()
+    } else {
+        format!(" ({owner})")
+    };
+    Err(format!(
+        "record name \"{written}\"{resolved} is outside the zone {zone}; use a name inside it, \
+         or \"@\" for the zone itself"
+    ))
+}
+
+/// A domain name outside the policy's naming rule: always absolute, the
+/// trailing dot optional (`_spf.example.net`).
+pub(super) fn domain(text: &str) -> Result<Name, String> {
+    let trimmed = text.trim();
+    let bare = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    absolute(bare).map_err(|e| format!("\"{trimmed}\" is not a valid domain name: it {e}"))
+}
+
 /// `hostmaster@lists.example.test` (an e-mail address, its domain absolute)
 /// or a name (resolved like any other, see [`name_in`]).
 pub(super) fn mailbox(text: &str, zone: &Name) -> Result<Name, String> {

@@ -23,7 +23,7 @@ fn a_misspelt_key_a_bad_cron_and_an_unknown_role_all_at_once() {
             "    want: { web: 1 }",
         ],
         &[
-            "5:5 unknown key \"recrods\" in role \"smtp-out\"; expected one of min, records, fallback, drain, probes, labels; did you mean \"records\"?",
+            "5:5 unknown key \"recrods\" in role \"smtp-out\"; expected one of min, records, fallback, drain, probes, labels, publish_max; did you mean \"records\"?",
             "7:26 default_want wants role \"smtp-ot\" which is not defined in roles (defined: smtp-out, web); did you mean \"smtp-out\"?",
             "10:11 cron: hour field \"25\"",
             "12:15 timezone \"America/Los Angeles\" is not in the IANA timezone database",

@@ -10,7 +10,9 @@ use super::{Policy, load_str};
 
 mod all_at_once;
 mod empty_pools;
+mod list_domain;
 mod mapping;
+mod name_rules;
 mod problems;
 
 /// Two lines every fixture may start with: a zone and roles `web` and `smtp-out`.
