@@ -1,0 +1,186 @@
+//! Aliases: a query at a name that owns a CNAME, for any other type, is
+//! answered with the CNAME and the chase of its target inside the zone
+//! (RFC 1034 §4.3.2 step 3a, RFC 2181 §10.1): every CNAME of the chain, then
+//! the final name's RRset of the asked type. The RCODE and authority belong
+//! to the end of the chain (RFC 6604): NXDOMAIN with the SOA when the final
+//! name does not exist, NODATA (NOERROR with the SOA) when it lacks the
+//! type. A chain that leaves the zone, enters a delegation, loops, or grows
+//! past [`MAX_CHAIN`] ends where it is: the CNAMEs alone, NOERROR.
+//!
+//! Precomputed per alias, one answer per type present at the chain's end
+//! plus one for every other type, because bodies compressed against their
+//! own question cannot be joined at query time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hickory_proto::rr::{Name, RecordType};
+
+use super::cut::Cuts;
+use super::{Additional, Fallback, Layout, Prepared, glue, prepare, write_negative_soa, write_set};
+use crate::wire::{name_to_wire, rcode, rtype};
+use crate::zone::{RecordData, RecordSet, Zone};
+
+/// The most CNAME records one answer carries.
+pub(super) const MAX_CHAIN: usize = 8;
+
+/// One alias's chain: (owner wire, CNAME RRset) links from the alias on,
+/// and the in-zone name it ends at, when it ends at one.
+struct Chain<'z> {
+    links: Vec<(Vec<u8>, &'z RecordSet)>,
+    end: Option<(&'z Name, Vec<u8>)>,
+}
+
+/// The fallback answers of every alias that the zone answers for (not
+/// below a cut), keyed by the alias's wire name. `exists` tells whether a
+/// name (wire) exists in the zone, empty non-terminals included.
+pub(super) fn chases(
+    zone: &Zone,
+    cuts: &Cuts,
+    origin_wire: &[u8],
+    exists: impl Fn(&[u8]) -> bool,
+) -> Vec<(Vec<u8>, Fallback)> {
+    let chains: Vec<Chain<'_>> = zone
+        .sets()
+        .filter(|(_, t, _)| *t == RecordType::CNAME)
+        .filter_map(|(owner, _, _)| follow(zone, cuts, owner))
+        .collect();
+    if chains.is_empty() {
+        return Vec::new();
+    }
+
+    // The RRsets at the ends of the chains, by end.
+    let ends: BTreeSet<&[u8]> = chains
+        .iter()
+        .filter_map(|c| c.end.as_ref().map(|(_, wire)| wire.as_slice()))
+        .collect();
+    let mut at_end: BTreeMap<Vec<u8>, Vec<(RecordType, &RecordSet)>> = BTreeMap::new();
+    for (owner, rtype, set) in zone.sets() {
+        let wire = name_to_wire(owner);
+        if ends.contains(wire.as_slice()) {
+            at_end.entry(wire).or_default().push((rtype, set));
+        }
+    }
+
+    chains
+        .iter()
+        .filter_map(|chain| {
+            let owner_wire = chain.links.first()?.0.clone();
+            let fallback = answers(zone, cuts, origin_wire, chain, &at_end, &exists);
+            Some((owner_wire, fallback))
+        })
+        .collect()
+}
+
+/// Follows the chain from `owner`, if the zone answers for `owner`.
+fn follow<'z>(zone: &'z Zone, cuts: &Cuts, owner: &'z Name) -> Option<Chain<'z>> {
+    let mut links: Vec<(Vec<u8>, &RecordSet)> = Vec::new();
+    let mut at = owner;
+    loop {
+        let wire = name_to_wire(at);
+        if !zone.origin().zone_of(at) || cuts.covers(&wire) {
+            // Out of the zone, or out of its authoritative data.
+            break;
+        }
+        let Some(set) = zone.get(at, RecordType::CNAME) else {
+            return Some(Chain {
+                links,
+                end: Some((at, wire)),
+            });
+        };
+        if links.len() == MAX_CHAIN || links.iter().any(|(seen, _)| *seen == wire) {
+            break;
+        }
+        let next = set.data.iter().find_map(|d| match d {
+            RecordData::Cname(target) => Some(target),
+            _ => None,
+        });
+        links.push((wire, set));
+        match next {
+            Some(target) => at = target,
+            None => break,
+        }
+    }
+    // The alias itself below a cut is the referral's business.
+    (!links.is_empty()).then_some(Chain { links, end: None })
+}
+
+/// The answers at the alias that starts `chain`.
+fn answers(
+    zone: &Zone,
+    cuts: &Cuts,
+    origin_wire: &[u8],
+    chain: &Chain<'_>,
+    at_end: &BTreeMap<Vec<u8>, Vec<(RecordType, &RecordSet)>>,
+    exists: &impl Fn(&[u8]) -> bool,
+) -> Fallback {
+    let qname = chain
+        .links
+        .first()
+        .map_or(origin_wire, |(wire, _)| wire.as_slice());
+    let write_links = |w: &mut crate::wire::Writer| {
+        chain
+            .links
+            .iter()
+            .fold(0u16, |n, (wire, set)| n.saturating_add(write_set(w, wire, set)))
+    };
+    let Some((_, end_wire)) = &chain.end else {
+        let rest = prepare(
+            qname,
+            Layout::ANSWER,
+            |w, _| [write_links(w), 0],
+            |_| Additional::default(),
+        );
+        return Fallback {
+            by_type: Vec::new(),
+            rest,
+        };
+    };
+
+    let mut by_type: Vec<(u16, Prepared)> = Vec::new();
+    if end_wire.as_slice() == origin_wire {
+        let soa = zone.soa();
+        let answer = prepare(
+            qname,
+            Layout::ANSWER,
+            |w, _| {
+                let n = write_links(w);
+                w.soa(end_wire, zone.serial(), soa, soa.ttl);
+                [n.saturating_add(1), 0]
+            },
+            |_| Additional::default(),
+        );
+        by_type.push((rtype::SOA, answer));
+    }
+    for (rtype, set) in at_end.get(end_wire).into_iter().flatten() {
+        let answer = prepare(
+            qname,
+            Layout::ANSWER,
+            |w, _| {
+                let n = write_links(w);
+                [n.saturating_add(write_set(w, end_wire, set)), 0]
+            },
+            |w| glue(w, zone, cuts, set),
+        );
+        by_type.push(((*rtype).into(), answer));
+    }
+
+    let rcode = if exists(end_wire) {
+        rcode::NOERROR
+    } else {
+        rcode::NXDOMAIN
+    };
+    let rest = prepare(
+        qname,
+        Layout {
+            rcode,
+            ..Layout::ANSWER
+        },
+        |w, _| {
+            let n = write_links(w);
+            write_negative_soa(w, zone, origin_wire);
+            [n, 1]
+        },
+        |_| Additional::default(),
+    );
+    Fallback { by_type, rest }
+}
