@@ -53,13 +53,21 @@ pub(crate) struct Prepared {
     pub(crate) additional_cuts: Box<[(usize, u16)]>,
 }
 
-/// Everything known about one owner name.
+/// Everything known about one owner name. As small as a `Vec`: the map's
+/// buckets stay the size they were before aliases and cuts.
 #[derive(Debug, Default)]
 pub(crate) struct NameEntry {
     /// (type, answer) for the name's own RRsets, in type order.
-    pub(crate) sets: Vec<(u16, Prepared)>,
+    pub(crate) sets: Box<[(u16, Prepared)]>,
     /// What the name answers for other types, when that is not NODATA.
     pub(crate) other: Option<Box<Fallback>>,
+}
+
+/// A [`NameEntry`] while the snapshot is compiled.
+#[derive(Default)]
+struct Building {
+    sets: Vec<(u16, Prepared)>,
+    other: Option<Box<Fallback>>,
 }
 
 /// The answers of a name for the types it owns no RRset of: the chase of
@@ -75,6 +83,7 @@ pub(crate) struct Fallback {
 
 impl NameEntry {
     /// The answer to a query of `qtype` at this name; `None` is NODATA.
+    #[inline]
     pub(crate) fn answer(&self, qtype: u16) -> Option<&Prepared> {
         if qtype == rtype::ANY {
             return self.any();
@@ -92,6 +101,7 @@ impl NameEntry {
         )
     }
 
+    #[inline]
     fn get(&self, qtype: u16) -> Option<&Prepared> {
         self.sets.iter().find(|(t, _)| *t == qtype).map(|(_, p)| p)
     }
@@ -128,7 +138,7 @@ impl Snapshot {
     pub fn compile(zone: Zone, history: Vec<Arc<ZoneDiff>>) -> Self {
         let origin_wire: Box<[u8]> = name_to_wire(zone.origin()).into();
         let cuts = Cuts::of(&zone);
-        let mut names: FastMap<Box<[u8]>, NameEntry> = FastMap::default();
+        let mut names: FastMap<Box<[u8]>, Building> = FastMap::default();
 
         // Owners and their ancestors up to the apex: empty non-terminals are
         // names too (RFC 8020), they answer NODATA. Names below a cut are
@@ -141,7 +151,7 @@ impl Snapshot {
             }
             for suffix in suffixes(&wire).take_while(|s| s.len() >= origin_wire.len()) {
                 if !names.contains_key(suffix) {
-                    names.insert(suffix.into(), NameEntry::default());
+                    names.insert(suffix.into(), Building::default());
                 }
             }
         }
@@ -190,9 +200,17 @@ impl Snapshot {
             }
         }
 
-        for entry in names.values_mut() {
-            entry.sets.sort_by_key(|(t, _)| *t);
-        }
+        let names = names
+            .into_iter()
+            .map(|(name, mut entry)| {
+                entry.sets.sort_by_key(|(t, _)| *t);
+                let entry = NameEntry {
+                    sets: entry.sets.into_boxed_slice(),
+                    other: entry.other,
+                };
+                (name, entry)
+            })
+            .collect();
 
         let mut neg = Writer::new();
         neg.soa_tail(zone.serial(), soa, soa.ttl.min(soa.minimum), false);
@@ -232,10 +250,16 @@ impl Snapshot {
 
     /// The referral for a name that is not in the map because it lies
     /// below a zone cut; `apex_at` is where the apex starts in `qname`.
+    #[inline(always)]
     pub(crate) fn referral_below(&self, qname: &NameBuf, apex_at: usize) -> Option<&Prepared> {
         if self.below_cuts.is_empty() {
             return None;
         }
+        self.find_referral_below(qname, apex_at)
+    }
+
+    #[inline(never)]
+    fn find_referral_below(&self, qname: &NameBuf, apex_at: usize) -> Option<&Prepared> {
         qname
             .suffixes()
             .skip(1)
