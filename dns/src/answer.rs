@@ -1,7 +1,8 @@
 //! Answering one query from a snapshot: a pure function of bytes in, bytes out.
 //!
 //! Everything a plain query needs is decided here — authority, negative
-//! answers, EDNS, truncation, errors — so UDP, TCP and the fuzzer share it.
+//! answers, CNAME chases and referrals (precomputed by the snapshot), EDNS,
+//! truncation, errors — so UDP, TCP and the fuzzer share it.
 //! Zone transfers are handed back to the transport, which alone knows the
 //! peer and can send several messages.
 

@@ -16,6 +16,7 @@ use muster_dns::wire::Request;
 use muster_dns::{
     Outcome, RecordData, Snapshot, SoaFields, Transport, Zone, ZonePublisher, respond, transfer_messages,
 };
+use proptest::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 const ID: u16 = 0x5150;
@@ -847,6 +848,87 @@ fn every_name_and_type_answers_cleanly() {
                     );
                 }
             }
+        }
+    }
+}
+
+fn shared_snapshot() -> &'static Snapshot {
+    static SNAPSHOT: std::sync::OnceLock<Snapshot> = std::sync::OnceLock::new();
+    SNAPSHOT.get_or_init(|| Snapshot::compile(crowded_zone(), Vec::new()))
+}
+
+/// A name at or below one of the zone's owners (or a stranger's), in
+/// random case.
+fn qname() -> impl Strategy<Value = Name> {
+    let owners: Vec<String> = crowded_zone().records().map(|(o, _, _)| o.to_ascii()).collect();
+    (
+        prop::sample::select(owners),
+        prop::collection::vec("[a-z0-9]{1,12}", 0..3),
+        any::<u64>(),
+    )
+        .prop_map(|(owner, labels, case)| {
+            let mut text = String::new();
+            for label in labels {
+                text.push_str(&label);
+                text.push('.');
+            }
+            text.push_str(&owner);
+            let mixed: String = text
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if case >> (i % 64) & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            name(&mixed)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Whatever name and type is asked, over either transport and any
+    /// buffer: the reply parses, fits, echoes the question, and below the
+    /// cut is a referral (but for DS at the cut itself).
+    #[test]
+    fn any_question_gets_a_well_formed_reply(
+        qname in qname(),
+        qtype in any::<u16>().prop_filter("not a transfer or OPT", |t| ![41, 251, 252].contains(t)),
+        payload in prop::option::of(0u16..=4096),
+        tcp in any::<bool>(),
+    ) {
+        let snap = shared_snapshot();
+        let mut msg = query_message(&qname.to_ascii(), RecordType::from(qtype));
+        if let Some(payload) = payload {
+            let mut edns = Edns::new();
+            edns.set_max_payload(payload).set_version(0);
+            msg.set_edns(edns);
+        }
+        let packet = msg.to_vec().expect("encodes");
+        let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+        let raw = raw_reply(snap, &packet, transport);
+        let limit = match (tcp, payload) {
+            (true, _) => 65_535,
+            (false, None) => 512,
+            (false, Some(p)) => usize::from(p.clamp(512, 1232)),
+        };
+        prop_assert!(raw.len() <= limit);
+        let reply = Message::from_vec(&raw).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(reply.metadata.id, ID);
+        prop_assert!(reply.queries[0].name().eq_case(&qname));
+        let lower = qname.to_lowercase();
+        let below_cut = ["sub", "big", "sib"].iter().any(|cut| n(cut).zone_of(&lower));
+        let parent_side = qtype == 43 && ["sub", "big", "sib"].iter().any(|cut| n(cut) == lower);
+        if below_cut && !parent_side {
+            prop_assert!(!reply.metadata.authoritative, "a referral: {}", qname);
+            prop_assert!(reply.answers.is_empty());
+            prop_assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+        } else {
+            prop_assert!(reply.metadata.authoritative, "our data: {} {}", qname, qtype);
         }
     }
 }

@@ -184,3 +184,70 @@ fn answers(
     );
     Fallback { by_type, rest }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::SoaFields;
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).expect("name")
+    }
+
+    fn zone(aliases: &[(&str, &str)]) -> Zone {
+        let soa = SoaFields {
+            mname: name("ns.example."),
+            rname: name("h.example."),
+            refresh: 1,
+            retry: 1,
+            expire: 1,
+            minimum: 1,
+            ttl: 1,
+        };
+        let mut zone = Zone::new(&name("example."), 1, soa).expect("zone");
+        for (owner, target) in aliases {
+            zone.add(&name(owner), 60, RecordData::Cname(name(target)))
+                .expect("cname");
+        }
+        zone
+    }
+
+    /// (links, end) of the chain from `owner`.
+    fn chain(zone: &Zone, owner: &str) -> (usize, Option<Name>) {
+        let cuts = Cuts::of(zone);
+        let owner = zone
+            .sets()
+            .map(|(o, _, _)| o)
+            .find(|o| **o == name(owner))
+            .expect("an alias");
+        let chain = follow(zone, &cuts, owner).expect("a chain");
+        (chain.links.len(), chain.end.map(|(n, _)| n.clone()))
+    }
+
+    #[test]
+    fn chains_end_at_a_name_outside_or_in_a_loop() {
+        let z = zone(&[
+            ("a.example.", "b.example."),
+            ("b.example.", "c.example."),
+            ("o.example.", "x.org."),
+        ]);
+        assert_eq!(chain(&z, "a.example."), (2, Some(name("c.example."))));
+        assert_eq!(chain(&z, "o.example."), (1, None));
+        let z = zone(&[("a.example.", "b.example."), ("b.example.", "a.example.")]);
+        assert_eq!(chain(&z, "a.example."), (2, None));
+        let z = zone(&[("self.example.", "self.example.")]);
+        assert_eq!(chain(&z, "self.example."), (1, None));
+    }
+
+    #[test]
+    fn chains_stop_after_max_chain_links() {
+        let names: Vec<String> = (0..=MAX_CHAIN + 1).map(|i| format!("l{i}.example.")).collect();
+        let pairs: Vec<(&str, &str)> = names.windows(2).map(|w| (w[0].as_str(), w[1].as_str())).collect();
+        let z = zone(&pairs);
+        assert_eq!(chain(&z, "l0.example."), (MAX_CHAIN, None));
+        assert_eq!(
+            chain(&z, "l1.example."),
+            (MAX_CHAIN, Some(name(&names[MAX_CHAIN + 1])))
+        );
+    }
+}

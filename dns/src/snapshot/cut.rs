@@ -133,3 +133,48 @@ pub(super) fn referral(zone: &Zone, cut_wire: &[u8], cut: &Name, compress: bool)
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::SoaFields;
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).expect("name")
+    }
+
+    fn wire(s: &str) -> Vec<u8> {
+        name_to_wire(&name(s))
+    }
+
+    #[test]
+    fn only_topmost_cuts_below_the_apex_count() {
+        let soa = SoaFields {
+            mname: name("ns.example."),
+            rname: name("h.example."),
+            refresh: 1,
+            retry: 1,
+            expire: 1,
+            minimum: 1,
+            ttl: 1,
+        };
+        let mut zone = Zone::new(&name("example."), 1, soa).expect("zone");
+        for (owner, target) in [
+            ("example.", "ns.example."),
+            ("sub.example.", "ns.sub.example."),
+            ("in.sub.example.", "ns.x."),
+        ] {
+            zone.add(&name(owner), 60, RecordData::Ns(name(target)))
+                .expect("ns");
+        }
+        let cuts = Cuts::of(&zone);
+        let all: Vec<&[u8]> = cuts.iter().map(|(w, _)| w).collect();
+        assert_eq!(all, vec![wire("sub.example.").as_slice()]);
+        assert!(!cuts.covers(&wire("example.")));
+        assert!(!cuts.covers(&wire("xsub.example.")), "whole labels only");
+        assert!(cuts.covers(&wire("sub.example.")));
+        assert!(!cuts.strictly_below(&wire("sub.example.")));
+        assert!(cuts.strictly_below(&wire("ns.sub.example.")));
+        assert!(cuts.strictly_below(&wire("a.in.sub.example.")));
+    }
+}
