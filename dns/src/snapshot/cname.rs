@@ -7,6 +7,10 @@
 //! type. A chain that leaves the zone, enters a delegation, loops, or grows
 //! past [`MAX_CHAIN`] ends where it is: the CNAMEs alone, NOERROR.
 //!
+//! A name with a CNAME beside other data (which the checks refuse, RFC
+//! 2181 §10.1) still answers its own RRsets for their types; a chase passes
+//! through such a name along its CNAME.
+//!
 //! Precomputed per alias, one answer per type present at the chain's end
 //! plus one for every other type, because bodies compressed against their
 //! own question cannot be joined at query time.

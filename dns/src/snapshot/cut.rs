@@ -3,6 +3,10 @@
 //! NOERROR, no answer, the cut's NS RRset in authority, glue in additional
 //! (RFC 1034 §4.3.2 step 3b) — except DS at the cut itself, which the parent
 //! side holds (RFC 4035 §3.1.4.1): NODATA, authoritatively.
+//!
+//! The cut's own name holds a referral compressed against it; every name
+//! below shares one written with whole names (it must follow questions of
+//! any length), so it is larger and truncates sooner over plain UDP.
 
 use std::collections::{BTreeMap, BTreeSet};
 
