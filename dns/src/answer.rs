@@ -1,7 +1,8 @@
 //! Answering one query from a snapshot: a pure function of bytes in, bytes out.
 //!
 //! Everything a plain query needs is decided here — authority, negative
-//! answers, EDNS, truncation, errors — so UDP, TCP and the fuzzer share it.
+//! answers, CNAME chases and referrals (precomputed by the snapshot), EDNS,
+//! truncation, errors — so UDP, TCP and the fuzzer share it.
 //! Zone transfers are handed back to the transport, which alone knows the
 //! peer and can send several messages.
 
@@ -82,18 +83,16 @@ pub fn respond<'a>(
     }
 
     let limit = size_limit(&req, transport);
-    let entry = snapshot.lookup(req.qname_lower.as_bytes());
-    let found = entry.and_then(|e| {
-        if req.qtype == rtype::ANY {
-            e.any()
-        } else {
-            e.get(req.qtype)
-        }
-    });
-    match (entry, found) {
-        (_, Some(prepared)) => write_positive(out, &req, prepared, limit),
-        (Some(_), None) => write_negative(out, &req, snapshot, apex_at, rcode::NOERROR, limit),
-        (None, _) => write_negative(out, &req, snapshot, apex_at, rcode::NXDOMAIN, limit),
+    match snapshot.lookup(req.qname_lower.as_bytes()) {
+        Some(entry) => match entry.answer(req.qtype) {
+            Some(prepared) => write_prepared(out, &req, prepared, limit),
+            None => write_negative(out, &req, snapshot, apex_at, rcode::NOERROR, limit),
+        },
+        // Not a name of ours: below a zone cut (a referral), or no name.
+        None => match snapshot.referral_below(&req.qname_lower, apex_at) {
+            Some(referral) => write_prepared(out, &req, referral, limit),
+            None => write_negative(out, &req, snapshot, apex_at, rcode::NXDOMAIN, limit),
+        },
     }
     Outcome::Reply
 }
@@ -155,10 +154,12 @@ pub(crate) fn write_error(out: &mut Vec<u8>, req: &Request<'_>, rcode: u8, ext_r
     write_opt(out, req, ext_rcode);
 }
 
-fn write_positive(out: &mut Vec<u8>, req: &Request<'_>, p: &Prepared, limit: usize) {
+/// A precomputed reply: its sections, less whatever additional RRsets do
+/// not fit, or TC alone when its required part does not fit.
+fn write_prepared(out: &mut Vec<u8>, req: &Request<'_>, p: &Prepared, limit: usize) {
     let fixed = HEADER_LEN + req.question_len() + if req.edns.is_some() { OPT_LEN } else { 0 };
     if fixed + p.required > limit {
-        write_head(out, req, flags::AA | flags::TC, rcode::NOERROR, [0, 0, 0]);
+        write_head(out, req, p.flags | flags::TC, p.rcode, [0, 0, 0]);
         write_opt(out, req, 0);
         return;
     }
@@ -169,7 +170,7 @@ fn write_positive(out: &mut Vec<u8>, req: &Request<'_>, p: &Prepared, limit: usi
         .find(|(end, _)| fixed + end <= limit)
         .copied()
         .unwrap_or((p.required, 0));
-    write_head(out, req, flags::AA, rcode::NOERROR, [p.answers, 0, additional]);
+    write_head(out, req, p.flags, p.rcode, [p.answers, p.authority, additional]);
     out.extend_from_slice(&p.body[..end]);
     write_opt(out, req, 0);
 }

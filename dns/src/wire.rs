@@ -55,20 +55,34 @@ pub mod rtype {
     pub const A: u16 = 1;
     /// Name server.
     pub const NS: u16 = 2;
+    /// Canonical name (alias).
+    pub const CNAME: u16 = 5;
     /// Start of authority.
     pub const SOA: u16 = 6;
+    /// Domain name pointer.
+    pub const PTR: u16 = 12;
     /// Mail exchange.
     pub const MX: u16 = 15;
+    /// Text strings.
+    pub const TXT: u16 = 16;
     /// IPv6 address.
     pub const AAAA: u16 = 28;
+    /// Service location.
+    pub const SRV: u16 = 33;
     /// EDNS(0) pseudo-record.
     pub const OPT: u16 = 41;
+    /// Delegation signer: held by the parent side of a zone cut (RFC 4035 §3.1.4.1).
+    pub const DS: u16 = 43;
+    /// DANE certificate association.
+    pub const TLSA: u16 = 52;
     /// Incremental transfer.
     pub const IXFR: u16 = 251;
     /// Full transfer.
     pub const AXFR: u16 = 252;
     /// Any type (answered minimally, RFC 8482).
     pub const ANY: u16 = 255;
+    /// Certification authority authorization.
+    pub const CAA: u16 = 257;
 }
 /// Class IN.
 pub const CLASS_IN: u16 = 1;
@@ -161,6 +175,18 @@ impl NameBuf {
             .iter()
             .any(|&s| usize::from(s) == start);
         (on_boundary && &self.bytes[start..len] == suffix).then_some(start)
+    }
+
+    /// The name's whole-label suffixes with their offsets, longest (the
+    /// name itself, at 0) first, down to the root label.
+    pub fn suffixes(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        let bytes = self.as_bytes();
+        self.label_starts[..usize::from(self.labels)]
+            .iter()
+            .map(move |&s| {
+                let s = usize::from(s);
+                (s, &bytes[s..])
+            })
     }
 }
 
@@ -336,6 +362,9 @@ pub struct Writer {
     buf: Vec<u8>,
     /// Lowercase wire suffix -> offset of its first occurrence.
     known: HashMap<Vec<u8>, u16>,
+    /// False for bytes that will be copied to another position, where no
+    /// compression pointer could stay right.
+    compress: bool,
 }
 
 impl Writer {
@@ -344,6 +373,16 @@ impl Writer {
         Self {
             buf: Vec::with_capacity(512),
             known: HashMap::new(),
+            compress: true,
+        }
+    }
+
+    /// An empty writer that writes every name whole: what it writes holds
+    /// no compression pointer, so it may be copied after any question.
+    pub fn uncompressed() -> Self {
+        Self {
+            compress: false,
+            ..Self::new()
         }
     }
 
@@ -393,6 +432,7 @@ impl Writer {
         let mut w = Self {
             buf: head,
             known: HashMap::new(),
+            compress: true,
         };
         if !qname.is_empty() {
             w.learn_name(qname, HEADER_LEN);
@@ -400,8 +440,13 @@ impl Writer {
         w
     }
 
-    /// Writes a name in lowercase wire form, compressed against names written before.
+    /// Writes a name in lowercase wire form, compressed against names
+    /// written before (unless the writer is [`Writer::uncompressed`]).
     pub fn name(&mut self, wire: &[u8]) {
+        if !self.compress {
+            self.bytes(wire);
+            return;
+        }
         let mut at = 0;
         while wire[at] != 0 {
             let suffix = &wire[at..];
@@ -423,6 +468,9 @@ impl Writer {
     /// Remembers that `wire` sits at `offset` without writing it (a name in
     /// the question written by someone else).
     pub fn learn_name(&mut self, wire: &[u8], offset: usize) {
+        if !self.compress {
+            return;
+        }
         let mut at = 0;
         while wire[at] != 0 && offset + at < 0x3FFF {
             self.known
