@@ -56,7 +56,7 @@ pub(crate) struct RecordAddArgs {
     #[arg(value_name = "TYPE")]
     rtype: String,
     /// The data; several words are joined with spaces (`10 mx1`).
-    #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+    #[arg(required = true, num_args = 1..)]
     data: Vec<String>,
     /// TTL in seconds (default: the policy's `ttl`).
     #[arg(long, value_name = "N")]
@@ -74,7 +74,7 @@ pub(crate) struct RecordRmArgs {
     #[arg(value_name = "TYPE")]
     rtype: String,
     /// Only the record with this data (default: every one of NAME and TYPE).
-    #[arg(num_args = 0.., allow_hyphen_values = true)]
+    #[arg(num_args = 0..)]
     data: Vec<String>,
     #[command(flatten)]
     api: ApiArgs,
