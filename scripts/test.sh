@@ -13,6 +13,13 @@ command -v knotd >/dev/null || need+=(knot)
 command -v kill  >/dev/null || need+=(procps)
 command -v chromium >/dev/null || need+=(chromium)  # the status page's browser test
 command -v /usr/lib/postgresql/*/bin/initdb >/dev/null || need+=(postgresql)
+# Validators that judge the list domain's records (issue 13).
+command -v kdig  >/dev/null || need+=(knot-dnsutils)
+command -v kzonecheck >/dev/null || need+=(knot-dnssecutils)
+command -v opendkim-testkey >/dev/null || need+=(opendkim-tools)
+/usr/bin/python3 -c 'import spf' 2>/dev/null || need+=(python3-spf)
+/usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
+command -v openssl >/dev/null || need+=(openssl)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo

@@ -14,13 +14,15 @@ use muster_dns::{PublishError, SharedSnapshot, Zone, ZoneError, ZonePublisher, s
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::bounded::{self, Choices};
 use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
 use crate::observed::Observed;
 use crate::policy::Policy;
 use crate::reconcile;
+use crate::spf::{self, Senders};
 use crate::store::{Commit, Store, StoreError, ZoneState};
 use crate::wanted::{self, Decision};
-use crate::zone_builder::{Addresses, Membership, build_zone};
+use crate::zone_builder::{Membership, build_zone};
 
 /// Why a tick or a start could not complete. What was in force stays.
 #[derive(Debug, thiserror::Error)]
@@ -79,18 +81,17 @@ pub struct Engine {
     membership: Membership,
     /// The latest wanted counts and the load rules' memory.
     decision: Decision,
+    /// The hosts the published SPF lists.
+    senders: Senders,
+    /// When each `publish_max` role last swapped a member.
+    choices: Choices,
+    /// When the next departure the SPF keeps expires: the SPF changes then
+    /// even if nothing else does.
+    spf_expiry: Option<Millis>,
 }
 
 fn unix_secs(now: Millis) -> u32 {
     u32::try_from(now / 1000).unwrap_or(u32::MAX)
-}
-
-/// The farm's hosts and addresses as the zone builder wants them.
-fn addresses(farm: &Farm) -> Addresses {
-    farm.hosts
-        .values()
-        .map(|h| (h.name.clone(), h.addresses.clone()))
-        .collect()
 }
 
 /// Merges the policy's inventory into `farm`: inventory hosts take the
@@ -138,9 +139,10 @@ pub(crate) fn merge_inventory(
             farm.hosts.insert(host.name.clone(), record);
         }
         if !farm.assignments.contains_key(&host.name) {
-            // A static host holds its role from the start; an agent's host
-            // is published only once its agent reports holding it.
-            let assignment = if host.is_static {
+            // A static host holds its role from the start (unless the SPF
+            // must list it first); an agent's host is published only once
+            // its agent reports holding it.
+            let assignment = if host.is_static && !spf::sends(policy, host.role.as_deref()) {
                 Assignment::active(host.role.clone(), now)
             } else {
                 Assignment::arriving(host.role.clone(), now)
@@ -161,7 +163,34 @@ pub(crate) fn merge_inventory(
             }
         }
     }
+    merge_aliases(policy, previous, farm);
     changed
+}
+
+/// The policy's aliases seed the farm's: a new one is set, one the policy
+/// now points elsewhere follows it, one the policy dropped leaves. An
+/// alias an operator moved since keeps the operator's host until the
+/// policy itself changes that alias.
+fn merge_aliases(policy: &Policy, previous: Option<&Policy>, farm: &mut Farm) {
+    let before: BTreeMap<&hickory_proto::rr::Name, &str> = previous
+        .map(|p| p.aliases.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|a| (&a.owner, a.host.as_str()))
+        .collect();
+    for alias in &policy.aliases {
+        let policy_changed = before.get(&alias.owner).is_some_and(|host| *host != alias.host);
+        if policy_changed || !farm.aliases.contains_key(&alias.owner) {
+            farm.aliases.insert(alias.owner.clone(), alias.host.clone());
+        }
+    }
+    for (owner, host) in before {
+        if !policy.aliases.iter().any(|a| &a.owner == owner)
+            && farm.aliases.get(owner).is_some_and(|h| h == host)
+        {
+            farm.aliases.remove(owner);
+        }
+    }
 }
 
 impl Engine {
@@ -182,12 +211,16 @@ impl Engine {
                 obs.assume_alive(&host.name, now);
             }
         }
+        let mut choices = Choices::new();
         let membership = {
             let obs = observed.lock().unwrap_or_else(PoisonError::into_inner);
-            reconcile::membership(&policy, &farm, &obs)
+            let candidates = reconcile::membership(&policy, &farm, &obs);
+            bounded::bound(&policy, candidates, &Membership::new(), &mut choices, &obs, now)
         };
         let zone_name = policy.zone.to_string();
-        let mut zone = build_zone(&policy, &addresses(&farm), &membership, 0)?;
+        let senders = listed(&policy, &farm, now);
+        let spf_expiry = policy.spf.as_ref().and_then(|s| spf::next_expiry(s, &farm, now));
+        let mut zone = build_zone(&policy, &farm, &membership, now, 0)?;
         let previous = store.zone_state(&zone_name).await?;
         zone.set_serial(choose_serial(previous.as_ref(), &zone, unix_secs(now)));
         let state = ZoneState {
@@ -223,6 +256,9 @@ impl Engine {
             publisher: ZonePublisher::new(zone),
             membership,
             decision: Decision::default(),
+            senders,
+            spf_expiry,
+            choices,
         })
     }
 
@@ -276,7 +312,15 @@ impl Engine {
         // The load rules' memory moves on even when the store is away.
         self.decision = wanted::decide(&self.policy, &self.farm, &obs, &self.decision.autoscale, now);
         let steps = reconcile::plan(&self.policy, &self.farm, &obs, &self.decision.wanted, now);
-        if steps.is_empty() && reconcile::membership_is(&self.policy, &self.farm, &obs, &self.membership) {
+        let spf_due = self.spf_expiry.is_some_and(|at| now >= at);
+        // A role with publish_max publishes fewer than its pool: the
+        // bounded set is worked out on the full path.
+        let bounded = self.policy.roles.values().any(|r| r.publish_max.is_some());
+        if steps.is_empty()
+            && !spf_due
+            && !bounded
+            && reconcile::membership_is(&self.policy, &self.farm, &obs, &self.membership)
+        {
             // The common tick: nothing to apply, nobody to (un)publish, so
             // nothing to copy and no zone to rebuild.
             return Ok(TickReport::default());
@@ -286,7 +330,15 @@ impl Engine {
             .iter()
             .map(|s| reconcile::apply(&mut farm, s, now))
             .collect();
-        let membership = reconcile::membership(&self.policy, &farm, &obs);
+        let candidates = reconcile::membership(&self.policy, &farm, &obs);
+        let membership = bounded::bound(
+            &self.policy,
+            candidates,
+            &self.membership,
+            &mut self.choices,
+            &obs,
+            now,
+        );
         events.extend(publication_events(&self.membership, &membership, &events, now));
         self.commit_and_publish(farm, membership, events, steps.len(), now)
             .await
@@ -308,7 +360,15 @@ impl Engine {
             for host in farm.hosts.values().filter(|h| !h.is_static && !h.dead) {
                 obs.assume_alive(&host.name, now);
             }
-            reconcile::membership(&self.policy, &farm, &obs)
+            let candidates = reconcile::membership(&self.policy, &farm, &obs);
+            bounded::bound(
+                &self.policy,
+                candidates,
+                &self.membership,
+                &mut self.choices,
+                &obs,
+                now,
+            )
         };
         events.extend(publication_events(&self.membership, &membership, &events, now));
         let count = events.len();
@@ -336,14 +396,17 @@ impl Engine {
 
     async fn commit_and_publish(
         &mut self,
-        farm: Farm,
+        mut farm: Farm,
         membership: Membership,
         mut events: Vec<Event>,
         steps: usize,
         now: Millis,
     ) -> Result<TickReport, EngineError> {
+        spf::track_departures(self.policy.spf.as_ref(), &self.farm, &mut farm, now);
+        let senders = listed(&self.policy, &farm, now);
+        events.extend(spf_events(&self.policy, &self.senders, &senders, &farm, now));
         let current = self.publisher.current();
-        let mut zone = build_zone(&self.policy, &addresses(&farm), &membership, current.serial())?;
+        let mut zone = build_zone(&self.policy, &farm, &membership, now, current.serial())?;
         let zone_changed = !zone.same_content(current.zone());
         if zone_changed {
             zone.set_serial(serial::next(current.serial(), unix_secs(now)));
@@ -410,6 +473,12 @@ impl Engine {
         if zone_changed || zone.secondaries() != current.zone().secondaries() {
             self.publisher.publish(zone)?;
         }
+        self.spf_expiry = self
+            .policy
+            .spf
+            .as_ref()
+            .and_then(|s| spf::next_expiry(s, &farm, now));
+        self.senders = senders;
         self.farm = farm;
         self.membership = membership;
         Ok(TickReport {
@@ -418,6 +487,77 @@ impl Engine {
             events,
         })
     }
+}
+
+/// The hosts the SPF lists at `now` (none without an SPF).
+fn listed(policy: &Policy, farm: &Farm, now: Millis) -> Senders {
+    policy
+        .spf
+        .as_ref()
+        .map(|spf| spf::senders(spf, farm, now))
+        .unwrap_or_default()
+}
+
+/// An event for each host the SPF starts or stops listing, with why.
+fn spf_events(policy: &Policy, before: &Senders, after: &Senders, farm: &Farm, now: Millis) -> Vec<Event> {
+    let role_of = |host: &str| farm.assignments.get(host).and_then(|a| a.role.clone());
+    let event = |kind: &str, host: &str, from_role, to_role, reason: String| Event {
+        at: now,
+        kind: kind.to_owned(),
+        host: Some(host.to_owned()),
+        from_role,
+        to_role,
+        actor: reconcile::RECONCILER.to_owned(),
+        reason,
+        serial: None,
+    };
+    let Some(spf) = &policy.spf else {
+        return before
+            .iter()
+            .map(|h| {
+                event(
+                    "spf-unlist",
+                    h,
+                    None,
+                    None,
+                    "the policy has no spf: any more".to_owned(),
+                )
+            })
+            .collect();
+    };
+    let sends = |role: &Option<String>| role.as_ref().is_some_and(|r| spf.roles.contains(r));
+    let mut events: Vec<Event> = after
+        .difference(before)
+        .map(|host| {
+            let role = role_of(host);
+            let reason = if sends(&role) {
+                format!(
+                    "may send mail as the domain in {}; published in its pool once listed for the SPF's TTL ({} s)",
+                    role.as_deref().unwrap_or("-"),
+                    spf.ttl
+                )
+            } else {
+                format!(
+                    "left a sending role less than keep_after_leave ({}) ago: its queue may still deliver",
+                    crate::simulate::time::human(crate::farm::millis(spf.keep_after_leave))
+                )
+            };
+            let to = role.filter(|r| spf.roles.contains(r));
+            event("spf-list", host, None, to, reason)
+        })
+        .collect();
+    events.extend(before.difference(after).map(|host| {
+        let reason = if !farm.hosts.contains_key(host) {
+            "removed from the farm".to_owned()
+        } else {
+            format!(
+                "left its sending role more than keep_after_leave ({}) ago",
+                crate::simulate::time::human(crate::farm::millis(spf.keep_after_leave))
+            )
+        };
+        event("spf-unlist", host, None, None, reason)
+    }));
+    events
 }
 
 /// Publish and unpublish events from the change in membership, each with

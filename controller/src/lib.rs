@@ -3,6 +3,7 @@
 //! reconciler and the drain protocol.
 
 pub mod autoscale;
+pub mod bounded;
 pub mod cron;
 pub mod engine;
 pub mod farm;
@@ -14,6 +15,7 @@ pub mod reverse;
 pub mod runner;
 pub mod schedule;
 pub mod simulate;
+pub mod spf;
 pub mod stats;
 pub mod store;
 pub mod tokens;

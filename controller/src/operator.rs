@@ -430,8 +430,14 @@ fn register(ctx: &Ctx<'_>, farm: &mut Farm, new: &NewHost) -> Result<Vec<Event>,
             ..HostRecord::new(ctx.host, new.addresses.clone())
         },
     );
-    farm.assignments
-        .insert(ctx.host.to_owned(), Assignment::active(new.role.clone(), ctx.now));
+    // A static host holds its role at once, unless the SPF must list it
+    // for its TTL first.
+    let assignment = if crate::spf::sends(ctx.policy, new.role.as_deref()) {
+        Assignment::arriving(new.role.clone(), ctx.now)
+    } else {
+        Assignment::active(new.role.clone(), ctx.now)
+    };
+    farm.assignments.insert(ctx.host.to_owned(), assignment);
     Ok(vec![ctx.event(
         "register",
         None,

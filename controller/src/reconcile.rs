@@ -88,6 +88,9 @@ pub enum Step {
         host: String,
         /// The role it now holds.
         role: String,
+        /// Why now: its agent's report, and for a sending role the time
+        /// the SPF has listed it.
+        reason: String,
     },
     /// An unassigned host takes a role (nothing to drain).
     Assign {
@@ -365,11 +368,13 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
             });
         }
         if let (Some(role), Phase::Arriving) = (&assignment.role, &assignment.phase)
-            && holds(obs, role)
+            && (host.is_static || holds(obs, role))
+            && let Some(reason) = arrival(policy, role, assignment.since, now, host.is_static)
         {
             steps.push(Step::Arrive {
                 host: host.name.clone(),
                 role: role.clone(),
+                reason,
             });
             *assignment = Cow::Owned(Assignment {
                 phase: Phase::Active,
@@ -386,7 +391,8 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
         .moves_per_tick
         .saturating_sub(moves_made_at(farm, now));
     let moves = fill_roles(policy, &rows, wanted, budget, now);
-    // A host given a role its agent already holds has arrived at once.
+    // A host given a role its agent already holds has arrived at once
+    // (unless the role sends mail: then the SPF must list it first).
     let arrivals: Vec<Step> = moves
         .iter()
         .filter_map(|step| match step {
@@ -396,6 +402,7 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
             } if holds(observed.get(host), role) => Some(Step::Arrive {
                 host: host.clone(),
                 role: role.clone(),
+                reason: arrival(policy, role, now, now, false)?,
             }),
             _ => None,
         })
@@ -403,6 +410,27 @@ pub fn plan(policy: &Policy, farm: &Farm, observed: &Observed, wanted: &Wanted, 
     steps.extend(moves);
     steps.extend(arrivals);
     steps
+}
+
+/// Why a host given `role` at `since`, whose agent holds it, may be
+/// published at `now`; `None` while it must wait. A host joining a role
+/// the SPF lists waits until the SPF has listed it for the record's TTL,
+/// so no receiver holds a cached SPF without it when its first mail
+/// arrives: the join waits like a drain does.
+fn arrival(policy: &Policy, role: &str, since: Millis, now: Millis, is_static: bool) -> Option<String> {
+    let holds = if is_static {
+        "static, it holds the role"
+    } else {
+        "its agent reports holding the role"
+    };
+    match &policy.spf {
+        Some(spf) if spf.roles.iter().any(|r| r == role) => {
+            let ttl = spf.ttl;
+            (now - since >= i64::from(ttl) * 1000)
+                .then(|| format!("{holds}, and the SPF has listed it for its TTL ({ttl} s)"))
+        }
+        _ => Some(holds.to_owned()),
+    }
 }
 
 /// True when the host's agent reported holding `role`.
@@ -984,7 +1012,7 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
             );
             event("move", Some(host), Some(from.clone()), to.clone(), &actor, reason)
         }
-        Step::Arrive { host, role } => {
+        Step::Arrive { host, role, reason } => {
             if let Some(a) = farm.assignments.get_mut(host) {
                 a.phase = Phase::Active;
                 a.since = now;
@@ -995,7 +1023,7 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
                 None,
                 Some(role.clone()),
                 FAILURE_DETECTOR,
-                "its agent reports holding the role",
+                reason,
             )
         }
     }

@@ -1,4 +1,5 @@
-//! The pure function from (policy, membership) to the zone muster publishes.
+//! The pure functions from (policy, farm, membership, time) to the zones
+//! muster publishes: the forward zone and its reverse zones.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -7,7 +8,9 @@ use muster_dns::{RecordData, SoaFields, Zone, ZoneError};
 
 use hickory_proto::rr::Name;
 
-use crate::policy::{FixedData, MemberRecord, Policy};
+use crate::farm::{Farm, Millis};
+use crate::policy::{FixedData, MemberRecord, Policy, ReverseZone};
+use crate::spf;
 
 /// Which hosts are published in each role right now: role -> host names.
 /// Hosts not listed (draining, dead, unassigned) publish only their own
@@ -37,8 +40,10 @@ pub fn initial_membership(policy: &Policy) -> Membership {
     members
 }
 
-/// Builds the zone: SOA and NS at the apex, every host's own A/AAAA, each
-/// role's records over its members, and each role's fallback tier.
+/// Builds the forward zone: SOA and NS at the apex, every host's own
+/// A/AAAA, each role's records over its members, each role's fallback
+/// tier, the static records (the policy's and the API's), the aliases and
+/// the SPF of the hosts that may send at `now`.
 ///
 /// Fallback MX records are always published: their higher preference makes
 /// senders use them only when every member fails. Fallback A/AAAA records
@@ -47,30 +52,19 @@ pub fn initial_membership(policy: &Policy) -> Membership {
 /// empty answer.
 pub fn build_zone(
     policy: &Policy,
-    addresses: &Addresses,
+    farm: &Farm,
     members: &Membership,
+    now: Millis,
     serial: u32,
 ) -> Result<Zone, ZoneError> {
-    let soa = SoaFields {
-        mname: policy.soa.mname.clone(),
-        rname: policy.soa.rname.clone(),
-        refresh: policy.soa.refresh,
-        retry: policy.soa.retry,
-        expire: policy.soa.expire,
-        minimum: policy.soa.minimum,
-        ttl: policy.soa.ttl,
-    };
-    let mut zone = Zone::new(&policy.zone, serial, soa)?;
+    let addresses = farm_addresses(farm);
+    let addresses = &addresses;
+    let mut zone = apex(policy, &policy.zone, serial)?;
     zone.set_secondaries(policy.secondaries.clone());
-    for ns in &policy.nameservers {
-        zone.add(&policy.zone, policy.ttl, RecordData::Ns(ns.clone()))?;
-    }
 
     let mut fqdns: BTreeMap<&str, Name> = BTreeMap::new();
     for (name, ips) in addresses {
-        let fqdn = Name::from_ascii(name)
-            .and_then(|n| n.append_domain(&policy.zone))
-            .map_err(|_| ZoneError::NotAbsolute(name.clone()))?;
+        let fqdn = host_name(name, &policy.zone)?;
         for &ip in ips {
             zone.add(&fqdn, policy.ttl, address(ip))?;
         }
@@ -124,7 +118,93 @@ pub fn build_zone(
             zone.add(&fallback.owner, fallback.ttl, data)?;
         }
     }
+
+    for record in policy.records.iter().chain(&farm.records) {
+        zone.add(&record.owner, record.ttl, record.data.clone())?;
+    }
+    for (alias, host) in &farm.aliases {
+        let target = host_name(host, &policy.zone)?;
+        zone.add(alias, policy.ttl, RecordData::Cname(target))?;
+    }
+    if let Some(spf) = &policy.spf {
+        let senders = spf::senders(spf, farm, now);
+        let ips = senders
+            .iter()
+            .filter_map(|host| addresses.get(host))
+            .flatten()
+            .copied();
+        for (owner, text) in spf::records(spf, &policy.zone, ips).records {
+            zone.add(&owner, spf.ttl, RecordData::txt(&text))?;
+        }
+    }
     Ok(zone)
+}
+
+/// Builds each reverse zone the policy lists: SOA and NS as the forward
+/// zone's, and a PTR naming its host for every host address inside it —
+/// every host the farm knows, alive or not (a PTR is a mapping, not a
+/// pool), so each sender's name and address confirm each other.
+pub fn build_reverse_zones(policy: &Policy, farm: &Farm) -> Result<Vec<Zone>, ZoneError> {
+    policy
+        .reverse
+        .iter()
+        .map(|reverse| reverse_zone(policy, reverse, farm))
+        .collect()
+}
+
+fn reverse_zone(policy: &Policy, reverse: &ReverseZone, farm: &Farm) -> Result<Zone, ZoneError> {
+    let mut zone = apex(policy, &reverse.origin, 0)?;
+    zone.set_secondaries(reverse.secondaries.clone());
+    for host in farm.hosts.values() {
+        let target = host_name(&host.name, &policy.zone)?;
+        for &ip in &host.addresses {
+            // A child zone served beside this one (an RFC 2317 block inside
+            // a /24) holds its own addresses.
+            let in_child = policy.reverse.iter().any(|other| {
+                other.origin != reverse.origin && reverse.origin.zone_of(&other.origin) && other.contains(ip)
+            });
+            if in_child {
+                continue;
+            }
+            if let Some(owner) = reverse.ptr_owner(ip) {
+                zone.add(&owner, policy.ttl, RecordData::Ptr(target.clone()))?;
+            }
+        }
+    }
+    Ok(zone)
+}
+
+/// A zone at `origin` holding only the policy's SOA fields and NS set.
+fn apex(policy: &Policy, origin: &Name, serial: u32) -> Result<Zone, ZoneError> {
+    let soa = SoaFields {
+        mname: policy.soa.mname.clone(),
+        rname: policy.soa.rname.clone(),
+        refresh: policy.soa.refresh,
+        retry: policy.soa.retry,
+        expire: policy.soa.expire,
+        minimum: policy.soa.minimum,
+        ttl: policy.soa.ttl,
+    };
+    let mut zone = Zone::new(origin, serial, soa)?;
+    for ns in &policy.nameservers {
+        zone.add(origin, policy.ttl, RecordData::Ns(ns.clone()))?;
+    }
+    Ok(zone)
+}
+
+/// A host's own name, `<host>.<zone>`.
+pub fn host_name(host: &str, zone: &Name) -> Result<Name, ZoneError> {
+    Name::from_ascii(host)
+        .and_then(|n| n.append_domain(zone))
+        .map_err(|_| ZoneError::NotAbsolute(host.to_owned()))
+}
+
+/// The farm's hosts and their addresses.
+pub fn farm_addresses(farm: &Farm) -> Addresses {
+    farm.hosts
+        .values()
+        .map(|h| (h.name.clone(), h.addresses.clone()))
+        .collect()
 }
 
 fn address(ip: IpAddr) -> RecordData {

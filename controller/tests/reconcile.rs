@@ -28,6 +28,8 @@ mod promises;
 mod props;
 #[path = "reconcile/sim.rs"]
 mod sim;
+#[path = "reconcile/spf.rs"]
+mod spf;
 
 /// Roles cover every drain kind: `smtp-out` waits for its queue (TTL 60 s
 /// from its MX record), `smtp-in` too (TTL 30 s, the policy default), `web`

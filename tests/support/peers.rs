@@ -31,6 +31,12 @@ impl Secondary {
 
 /// Starts NSD on `ip`:`port` as a secondary of `primary` for lists.example.test.
 pub fn start_nsd(ip: &str, port: u16, primary: SocketAddr) -> Secondary {
+    start_nsd_zones(ip, port, primary, &["lists.example.test"])
+}
+
+/// Starts NSD on `ip`:`port` as a secondary of `primary` for `zones`,
+/// accepting NOTIFY from the primary's address only, as sites do.
+pub fn start_nsd_zones(ip: &str, port: u16, primary: SocketAddr, zones: &[&str]) -> Secondary {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().display();
     let conf = format!(
@@ -51,16 +57,22 @@ pub fn start_nsd(ip: &str, port: u16, primary: SocketAddr) -> Secondary {
     rrl-ratelimit: 0
 remote-control:
     control-enable: no
-zone:
-    name: "lists.example.test"
-    zonefile: "lists.example.test.zone"
+"#
+    );
+    let mut conf = conf;
+    for zone in zones {
+        conf.push_str(&format!(
+            r#"zone:
+    name: "{zone}"
+    zonefile: "{zone}.zone"
     request-xfr: {pip}@{pport} NOKEY
-    allow-notify: 127.0.0.0/8 NOKEY
+    allow-notify: {pip} NOKEY
     outgoing-interface: {ip}
 "#,
-        pip = primary.ip(),
-        pport = primary.port()
-    );
+            pip = primary.ip(),
+            pport = primary.port()
+        ));
+    }
     std::fs::write(dir.path().join("nsd.conf"), conf).expect("nsd.conf");
     let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
     let child = Command::new("nsd")
@@ -84,6 +96,12 @@ zone:
 
 /// Starts Knot on `ip`:`port` as a secondary of `primary` for lists.example.test.
 pub fn start_knot(ip: &str, port: u16, primary: SocketAddr) -> Secondary {
+    start_knot_zones(ip, port, primary, &["lists.example.test"])
+}
+
+/// Starts Knot on `ip`:`port` as a secondary of `primary` for `zones`,
+/// accepting NOTIFY from the primary's address only, as sites do.
+pub fn start_knot_zones(ip: &str, port: u16, primary: SocketAddr, zones: &[&str]) -> Secondary {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().display();
     let conf = format!(
@@ -105,7 +123,7 @@ remote:
     via: "{ip}"
 acl:
   - id: notify_in
-    address: "127.0.0.0/8"
+    address: "{pip}"
     action: notify
 template:
   - id: default
@@ -114,13 +132,16 @@ template:
     zonefile-load: none
     journal-content: changes
 zone:
-  - domain: "lists.example.test"
-    master: primary
-    acl: [ notify_in ]
 "#,
         pip = primary.ip(),
         pport = primary.port()
     );
+    let mut conf = conf;
+    for zone in zones {
+        conf.push_str(&format!(
+            "  - domain: \"{zone}\"\n    master: primary\n    acl: [ notify_in ]\n"
+        ));
+    }
     std::fs::write(dir.path().join("knot.conf"), conf).expect("knot.conf");
     for sub in ["db", "zones"] {
         std::fs::create_dir_all(dir.path().join(sub)).expect("knot dirs");

@@ -46,7 +46,7 @@ impl Sim {
                     return Err("left a panic never entered".to_owned());
                 }
             }
-            Step::Arrive { host, role } => {
+            Step::Arrive { host, role, .. } => {
                 let a = &farm.assignments[host];
                 if a.phase != Phase::Arriving || a.role.as_deref() != Some(role) {
                     return Err(format!("{host} arrived in {role} from {a:?}"));
@@ -203,13 +203,7 @@ impl Sim {
     /// No NXDOMAIN for a role's name: a role with a fallback keeps it in
     /// the zone however empty its pool, and one with members publishes it.
     fn check_names(&self, members: &Membership) -> Result<(), TestCaseError> {
-        let addresses = self
-            .farm
-            .hosts
-            .values()
-            .map(|h| (h.name.clone(), h.addresses.clone()))
-            .collect();
-        let zone = build_zone(&self.policy, &addresses, members, 1)
+        let zone = build_zone(&self.policy, &self.farm, members, 0, 1)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         for (name, role) in &self.policy.roles {
             let Some(record) = role.records.first() else {

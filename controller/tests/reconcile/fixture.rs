@@ -245,7 +245,7 @@ fn render_step(step: &Step) -> String {
         Step::Revive { host } => format!("revive {host}"),
         Step::EnterPanic { reason } => format!("panic [{reason}]"),
         Step::LeavePanic => "calm".to_owned(),
-        Step::Arrive { host, role } => format!("arrive {host} -> {role}"),
+        Step::Arrive { host, role, .. } => format!("arrive {host} -> {role}"),
         Step::Assign {
             host,
             role,

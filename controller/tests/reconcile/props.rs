@@ -42,7 +42,10 @@
 //!   `moves_per_role` already draining out — unless this tick already
 //!   spent `moves_per_tick`. A role that gave a host this tick keeps at
 //!   least its `min`;
-//! - **idempotence**: planning again at the same instant yields nothing.
+//! - **idempotence**: planning again at the same instant yields nothing;
+//! - **SPF first** (when the case has an SPF over the first role): every
+//!   host holding the role in any phase is listed, and a host is published
+//!   in its pool only once the SPF has listed it for the record's TTL.
 
 use std::fmt;
 
@@ -96,6 +99,8 @@ pub(crate) struct Setup {
     pub(crate) revive_after: u32,
     pub(crate) panic_percent: u32,
     pub(crate) wanted_above_min: bool,
+    /// An SPF over the first role, with this TTL.
+    pub(crate) spf_ttl: Option<u32>,
 }
 
 /// What one agent does in a tick.
@@ -237,6 +242,7 @@ fn setup() -> impl Strategy<Value = Setup> {
             1u32..=4,
             30u32..=90,
             any::<bool>(),
+            prop_oneof![Just(None), (1u32..=20).prop_map(Some)],
         )
             .prop_map(
                 |(
@@ -249,6 +255,7 @@ fn setup() -> impl Strategy<Value = Setup> {
                     revive_after,
                     panic_percent,
                     wanted_above_min,
+                    spf_ttl,
                 )| {
                     Setup {
                         ttl,
@@ -260,6 +267,7 @@ fn setup() -> impl Strategy<Value = Setup> {
                         revive_after,
                         panic_percent,
                         wanted_above_min,
+                        spf_ttl,
                     }
                 },
             )

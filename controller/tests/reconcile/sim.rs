@@ -8,8 +8,9 @@ use muster_controller::engine::assignment_state;
 use muster_controller::farm::{Assignment, Farm, HostRecord, Millis, Phase};
 use muster_controller::observed::{Observed, Report};
 use muster_controller::operator::{Operation, OperatorRequest, apply_operation, enrol};
-use muster_controller::policy::Policy;
+use muster_controller::policy::{Policy, Spf, SpfAll};
 use muster_controller::reconcile::{Step, Wanted, apply, membership, plan};
+use muster_controller::spf::{senders, track_departures};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -149,11 +150,22 @@ pub(crate) struct Sim {
     pub(crate) agents: BTreeMap<String, Agent>,
     /// What each tick heard and did, for failure messages.
     pub(crate) log: Vec<String>,
+    /// Since when the SPF has listed each host it lists (as receivers
+    /// could have cached it).
+    pub(crate) listed_since: BTreeMap<String, Millis>,
 }
 
 impl Sim {
     pub(crate) fn new(s: &Setup) -> Sim {
-        let policy = policy(&policy_yaml(s));
+        let mut policy = policy(&policy_yaml(s));
+        policy.spf = s.spf_ttl.map(|ttl| Spf {
+            owner: policy.zone.clone(),
+            roles: vec![role_name(0)],
+            include: Vec::new(),
+            keep_after_leave: std::time::Duration::from_secs(20),
+            all: SpfAll::Fail,
+            ttl,
+        });
         let wanted = s
             .roles
             .iter()
@@ -169,6 +181,7 @@ impl Sim {
             drains: BTreeMap::new(),
             agents: BTreeMap::new(),
             log: Vec::new(),
+            listed_since: BTreeMap::new(),
         };
         for (i, h) in s.hosts.iter().enumerate() {
             let name = host_name(i);
@@ -214,6 +227,13 @@ impl Sim {
                 if h.heard {
                     sim.beat(&name, Beat::Good(0));
                 }
+            }
+        }
+        // Hosts serving a sending role before this controller started were
+        // listed by the SPF it published then.
+        if let Some(spf) = &sim.policy.spf {
+            for host in senders(spf, &sim.farm, START) {
+                sim.listed_since.insert(host, START - 1_000_000);
             }
         }
         sim
@@ -377,7 +397,10 @@ impl Sim {
     pub(crate) fn run(&mut self, t: &Tick) -> Result<(), TestCaseError> {
         self.now += t.advance_ms;
         if let Some(op) = &t.op {
+            let before = self.farm.clone();
             self.operate(op)?;
+            track_departures(self.policy.spf.as_ref(), &before, &mut self.farm, self.now);
+            self.check_spf()?;
         }
         let agents: Vec<(usize, String)> = self
             .farm
@@ -438,6 +461,8 @@ impl Sim {
             "not idempotent; first:\n{shown}\nthen:\n{}",
             render(&again)
         );
+        track_departures(self.policy.spf.as_ref(), &before, &mut self.farm, self.now);
+        self.check_spf()?;
         self.check_roles_changed_by_steps(&before, &steps)?;
         self.check_pools()?;
         self.check_never_below_min(&published_before, &steps, &shown)?;
@@ -537,6 +562,43 @@ impl Sim {
                 prop_assert!(
                     !(hosts.contains(&host) && after < min && after < hosts.len()),
                     "an operator took {host} out of {role}, leaving {after} of its min {min}\n{shown}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The SPF lists every host holding a sending role (arriving, serving or
+    /// draining out), and a host is published in a sending role's pool only
+    /// once the SPF has listed it for the record's TTL.
+    fn check_spf(&mut self) -> Result<(), TestCaseError> {
+        let Some(spf) = self.policy.spf.clone() else {
+            return Ok(());
+        };
+        let listed = senders(&spf, &self.farm, self.now);
+        self.listed_since.retain(|host, _| listed.contains(host));
+        for host in &listed {
+            self.listed_since.entry(host.clone()).or_insert(self.now);
+        }
+        let shown = || format!("{}\nfarm:\n{}", self.log.join("\n"), show_farm(&self.farm));
+        for (host, a) in &self.farm.assignments {
+            if a.role.as_ref().is_some_and(|r| spf.roles.contains(r)) {
+                prop_assert!(
+                    listed.contains(host),
+                    "{host} holds a sending role, unlisted\n{}",
+                    shown()
+                );
+            }
+        }
+        for role in &spf.roles {
+            for host in self.published_in(&self.farm, role) {
+                let since = self.listed_since.get(&host).copied().unwrap_or(self.now);
+                prop_assert!(
+                    self.now - since >= i64::from(spf.ttl) * 1000,
+                    "{host} published in {role} {} ms after the SPF listed it (TTL {} s)\n{}",
+                    self.now - since,
+                    spf.ttl,
+                    shown()
                 );
             }
         }
