@@ -252,11 +252,44 @@ fn aliases_move_between_hosts_and_are_flagged_when_their_host_is_out() {
     );
 }
 
-/// What the checks refuse (422, with the reason) beyond names outside the
-/// zone: needs the full checks of `controller/src/policy/names.rs`.
+/// The policy's own records and aliases, listed with their source and
+/// removed only in the policy; and what the checks refuse (422, with the
+/// reason) beyond names outside the zone.
 #[test]
-fn the_checks_refuse_what_the_zone_cannot_hold() {
-    let m = start();
+#[ignore = "needs the policy's records:/aliases: keys and the full checks of controller/src/policy/names.rs"]
+fn the_policy_keeps_its_own_and_the_checks_refuse_what_the_zone_cannot_hold() {
+    let policy = format!(
+        "{POLICY}records:\n  - {{ name: _dmarc, type: TXT, data: \"v=DMARC1; p=none\" }}\naliases:\n  jane.pop: ms1\n"
+    );
+    let m = Muster::start_with(
+        &policy,
+        &[
+            "--admin-token",
+            &format!("ops={ADMIN}"),
+            "--read-token",
+            &format!("watcher={READ}"),
+        ],
+    );
+    let records = read(&m, "/api/v1/records");
+    assert_eq!(records[0]["source"], "policy", "{records}");
+    let reply = admin(&m, "DELETE", "/api/v1/records?name=_dmarc&type=TXT", None, 409);
+    assert!(error_message(&reply).contains("edit the policy"), "{reply}");
+    let aliases = read(&m, "/api/v1/aliases");
+    assert_eq!(
+        (aliases[0]["host"].as_str(), aliases[0]["source"].as_str()),
+        (Some("ms1"), Some("policy"))
+    );
+    admin(&m, "DELETE", "/api/v1/aliases/jane.pop", None, 409);
+    // The policy's alias moves through the API.
+    let moved = admin(
+        &m,
+        "PUT",
+        "/api/v1/aliases/jane.pop",
+        Some(&json!({ "host": "ms2" })),
+        200,
+    );
+    assert_eq!(moved["source"], "api");
+
     let reply = admin(
         &m,
         "POST",
@@ -319,7 +352,7 @@ fn dns_serves_api_records_and_aliases() {
         Some(&json!({ "host": "ms1" })),
         201,
     );
-    let cname = |m: &Muster| dig(m.dns, &["john.pop.lists.example.test", "A"]).answer_data("CNAME");
+    let cname = |m: &Muster| dig(m.dns, &["john.pop.lists.example.test", "CNAME"]).answer_data("CNAME");
     eventually(Duration::from_secs(5), "the alias as a CNAME", || {
         (cname(&m) == ["ms1.lists.example.test."]).then_some(())
     });
