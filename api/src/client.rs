@@ -14,8 +14,9 @@ use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
 use crate::{
-    ErrorResponse, EventView, EventsQuery, HostView, MoveAccepted, MoveBody, MoveQuery, NewHostBody, PinBody,
-    PoolsView, ReloadView, StreamQuery, ZoneView,
+    AliasBody, AliasView, ErrorResponse, EventView, EventsQuery, HostView, MoveAccepted, MoveBody, MoveQuery,
+    NewHostBody, NewRecordBody, PinBody, PoolsView, RecordQuery, RecordsRemoved, ReloadView,
+    StaticRecordView, StreamQuery, ZoneView,
 };
 
 /// Where the CLI looks for the API when told nothing.
@@ -257,6 +258,43 @@ impl Client {
     /// `GET /api/v1/zone`.
     pub async fn zone(&self) -> Result<Reply<ZoneView>, ClientError> {
         self.call(Method::GET, &["zone"], |r| r).await
+    }
+
+    /// `GET /api/v1/records`: the policy's static records and the API's.
+    pub async fn records(&self) -> Result<Reply<Vec<StaticRecordView>>, ClientError> {
+        self.call(Method::GET, &["records"], |r| r).await
+    }
+
+    /// `POST /api/v1/records`: adds a static record.
+    pub async fn add_record(&self, body: &NewRecordBody) -> Result<Reply<StaticRecordView>, ClientError> {
+        self.call(Method::POST, &["records"], |r| r.json(body)).await
+    }
+
+    /// `DELETE /api/v1/records?name=&type=[&data=]`: removes records
+    /// added through the API.
+    pub async fn remove_records(&self, query: &RecordQuery) -> Result<Reply<RecordsRemoved>, ClientError> {
+        self.call(Method::DELETE, &["records"], |r| r.query(query)).await
+    }
+
+    /// `GET /api/v1/aliases`.
+    pub async fn aliases(&self) -> Result<Reply<Vec<AliasView>>, ClientError> {
+        self.call(Method::GET, &["aliases"], |r| r).await
+    }
+
+    /// `PUT /api/v1/aliases/{name}`: points the alias at `host`.
+    pub async fn set_alias(&self, name: &str, host: &str) -> Result<Reply<AliasView>, ClientError> {
+        let body = AliasBody {
+            host: host.to_owned(),
+        };
+        self.call(Method::PUT, &["aliases", name], |r| r.json(&body))
+            .await
+    }
+
+    /// `DELETE /api/v1/aliases/{name}`.
+    pub async fn remove_alias(&self, name: &str) -> Result<(), ClientError> {
+        let (url, response) = self.send(Method::DELETE, &["aliases", name], |r| r).await?;
+        let _ = read_body(&url, response).await?;
+        Ok(())
     }
 
     /// `POST /api/v1/policy/reload`.

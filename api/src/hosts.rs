@@ -67,6 +67,11 @@ pub struct HostView {
     pub failing_probes: Vec<String>,
     /// The last role-change hook's failure, if it failed.
     pub hook_failure: Option<String>,
+    /// The aliases that follow it (absolute names): CNAMEs to its own
+    /// name. They stay while it is dead or cordoned; `muster hosts` flags
+    /// them then.
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 /// What DNS serves for a host: the answer to "is it in DNS?".
@@ -186,6 +191,7 @@ pub(crate) fn host_view(
         metrics: report.map(|r| r.metrics.clone()).unwrap_or_default(),
         failing_probes: report.map(|r| r.probe_failures.clone()).unwrap_or_default(),
         hook_failure: report.and_then(|r| r.hook_failure.clone()),
+        aliases: crate::aliases::aliases_of(view, name),
     })
 }
 

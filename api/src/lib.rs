@@ -1,13 +1,15 @@
 //! muster's HTTP API: the only crate that knows HTTP and JSON shapes.
 //!
 //! Liveness and readiness, the zone as published, pools, hosts and the
-//! operators' changes to them, the event log (listed and streamed), policy
-//! reload, and the agents' heartbeat. Every `/api/v1` route is registered
+//! operators' changes to them, the static records and aliases operators
+//! write, the event log (listed and streamed), policy reload, and the
+//! agents' heartbeat. Every `/api/v1` route is registered
 //! together with its OpenAPI description ([`openapi_document`], served at
 //! `/api/v1/openapi.json`). Every error is JSON
 //! `{"error": {"code", "message"}}`.
 
 mod agents;
+mod aliases;
 mod auth;
 pub mod client;
 mod events;
@@ -19,6 +21,7 @@ mod openapi;
 mod operations;
 mod plan;
 mod policy;
+mod records;
 mod status;
 mod tls;
 mod wire;
@@ -43,6 +46,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use agents::{HeartbeatBody, HeartbeatReply, ProbeResult, ProbeSpec};
+pub use aliases::{AliasBody, AliasView};
 pub use auth::{OperatorToken, Scope, Tokens};
 pub use events::{EventView, EventsQuery, StreamQuery};
 pub use farm::{MemberView, PoolView, PoolsView};
@@ -52,6 +56,7 @@ pub use plan::{
     PlanQuery, PlanRole, PlanSchedule, PlanSettles, PlanShortRole, PlanStep, PlanTimedStep, PlanView,
 };
 pub use policy::ReloadView;
+pub use records::{NameSource, NewRecordBody, RecordQuery, RecordsRemoved, StaticRecordView};
 pub use status::{History, Sample};
 pub use tls::{TlsConfig, TlsError};
 pub use wire::{ApiError, ErrorBody, ErrorResponse, RecordView, ZoneView};
@@ -102,6 +107,13 @@ fn documented_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(operations::uncordon))
         .routes(routes!(operations::pin))
         .routes(routes!(operations::unpin))
+        .routes(routes!(
+            records::list_records,
+            records::add_record,
+            records::remove_records
+        ))
+        .routes(routes!(aliases::list_aliases))
+        .routes(routes!(aliases::set_alias, aliases::remove_alias))
         .routes(routes!(events::events))
         .routes(routes!(events::stream))
         .routes(routes!(policy::reload))

@@ -14,7 +14,8 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "muster",
-        description = "Operate a muster farm: pools, hosts, the event log, the zone, the policy; \
+        description = "Operate a muster farm: pools, hosts, the event log, the zone and its \
+            static records and aliases, the policy; \
             and the agents' heartbeat. Operator tokens (`read`, `admin`) and agent tokens are \
             bearer tokens. Every error is `{\"error\": {\"code\", \"message\"}}`.",
     ),
@@ -23,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "farm", description = "Pools"),
         (name = "hosts", description = "Hosts and operator changes to them"),
         (name = "events", description = "The event log"),
-        (name = "zone", description = "The zone as published"),
+        (name = "zone", description = "The zone as published, its static records and aliases"),
         (name = "policy", description = "The policy in force"),
         (name = "agents", description = "Agents' heartbeats"),
         (name = "health", description = "Liveness, readiness, this document"),

@@ -133,7 +133,7 @@ impl ApiError {
 impl From<OperatorError> for ApiError {
     fn from(e: OperatorError) -> Self {
         let (status, code) = match &e {
-            OperatorError::UnknownHost(_) | OperatorError::UnknownRole(_) => {
+            OperatorError::UnknownHost(_) | OperatorError::UnknownRole(_) | OperatorError::NotFound(_) => {
                 (StatusCode::NOT_FOUND, "not_found")
             }
             OperatorError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),

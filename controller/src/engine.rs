@@ -244,6 +244,7 @@ impl Engine {
                 panic: None,
                 events: &[],
                 zone: (previous.as_ref() != Some(&state)).then_some((zone_name.as_str(), &state)),
+                ..Commit::default()
             })
             .await?;
         info!(zone = %zone_name, serial = zone.serial(), hosts = farm.hosts.len(), "zone published");
@@ -450,6 +451,7 @@ impl Engine {
                 panic: (farm.panic != self.farm.panic).then_some(farm.panic),
                 events: &events,
                 zone: zone_changed.then_some((zone_name.as_str(), &state)),
+                ..Commit::names_between(&self.farm, &farm)
             })
             .await?;
         for e in &events {

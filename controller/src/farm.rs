@@ -166,7 +166,9 @@ pub struct Event {
     /// What kind of change (`publish`, `unpublish`, `assign`, `arrive`,
     /// `drain-start`, `move`, `death`, `revival`, `panic`, `panic-end`,
     /// `enrol`, `update`, `cordon`, `uncordon`, `pin`, `unpin`, `register`,
-    /// `remove`).
+    /// `remove`, `reload`, and for the zone's own names `record-add`,
+    /// `record-remove`, `alias-set` (host: the new one; the reason says
+    /// from which), `alias-remove` (host: the one it pointed at)).
     pub kind: String,
     /// The host concerned, if one.
     pub host: Option<String>,

@@ -1,9 +1,12 @@
-//! Operators' changes to hosts: move, drain, cordon, pin, register, remove.
+//! Operators' changes to hosts: move, drain, cordon, pin, register, remove;
+//! and to the zone's own names ([`names`]): records and aliases.
 //!
 //! Each operation is a pure function that checks the request against the
 //! policy and who is published, edits a copy of the farm and returns the
 //! events; the runner commits the result through `Engine::change`, the same
 //! path as a tick. Every event carries the operator token's name as actor.
+
+pub mod names;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -94,6 +97,10 @@ pub enum OperatorError {
     /// policy lacks in a new host).
     #[error("{0}")]
     Invalid(String),
+    /// What the request names does not exist (a record or alias to
+    /// remove).
+    #[error("{0}")]
+    NotFound(String),
     /// The operation breaks a rule or the host's state forbids it; `force`
     /// overrides only the `min` rule.
     #[error("{0}")]

@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use crate::engine::{Engine, EngineError, SharedObserved, TickReport, assignment_state};
 use crate::farm::{Event, Farm, Millis, millis};
 use crate::observed::{Observation, Report};
+use crate::operator::names::{NameRequest, apply_name_change};
 use crate::operator::{Operation, OperatorError, OperatorRequest, apply_operation, valid_label};
 use crate::policy::{Enrolment, Policy, Probe};
 use crate::stats::{ControllerStats, HeartbeatAges, ReloadOutcome, heartbeat_ages};
@@ -113,6 +114,10 @@ pub enum ReloadError {
 enum Command {
     Operate {
         request: OperatorRequest,
+        reply: oneshot::Sender<Result<(), OperatorError>>,
+    },
+    Names {
+        request: NameRequest,
         reply: oneshot::Sender<Result<(), OperatorError>>,
     },
     Enrol {
@@ -276,6 +281,20 @@ impl ControllerHandle {
         Ok(())
     }
 
+    /// Carries out an operator's change to the zone's records or aliases
+    /// (see [`crate::operator::names::NameChange`]); when it returns `Ok`,
+    /// the change is committed and [`Self::view`] shows it.
+    pub async fn change_names(&self, request: NameRequest) -> Result<(), OperatorError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Names { request, reply })
+            .await
+            .map_err(|_| OperatorError::Unavailable("the controller is not running".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| OperatorError::Unavailable("the controller stopped".to_owned()))?
+    }
+
     /// Puts `policy` in force for `actor` (an operator token's name, or
     /// `sighup`); returns what changed or why not. Either way the outcome
     /// is a `reload` event and the policy status of [`Self::stats`]. When
@@ -431,6 +450,14 @@ async fn handle(
             let _ = reply.send(result.map(|_| ()));
             false
         }
+        Command::Names { request, reply } => {
+            let result = change_names(engine, &request, now).await;
+            if result.is_ok() {
+                view.store(Arc::new(view_of(engine)));
+            }
+            let _ = reply.send(result);
+            false
+        }
         Command::Reload { policy, actor, reply } => {
             let file = policy.source.display().to_string();
             let result = engine.apply_policy(*policy, now).await;
@@ -521,4 +548,19 @@ async fn operate(
         .await
         .map_err(|e| OperatorError::Unavailable(e.to_string()))?;
     Ok(committed)
+}
+
+/// Checks and applies an operator's change to records or aliases through
+/// the engine's commit path.
+async fn change_names(engine: &mut Engine, request: &NameRequest, now: Millis) -> Result<(), OperatorError> {
+    let mut farm = engine.farm().clone();
+    let events = apply_name_change(engine.policy(), &mut farm, request, now)?;
+    engine
+        .change(now, move |current| {
+            *current = farm;
+            events
+        })
+        .await
+        .map_err(|e| OperatorError::Unavailable(e.to_string()))?;
+    Ok(())
 }

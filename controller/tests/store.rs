@@ -6,8 +6,11 @@ mod support;
 
 use std::collections::BTreeMap;
 
+use hickory_proto::rr::Name;
 use muster_controller::farm::{Assignment, Event, Farm, HostRecord, Phase};
+use muster_controller::policy::StaticRecord;
 use muster_controller::store::{Commit, EventFilter, Store, StoreError, ZoneState};
+use muster_dns::RecordData;
 
 store_battery!(
     open_twice,
@@ -19,6 +22,8 @@ store_battery!(
     zone_state_round_trip,
     remove_host_removes_its_assignment,
     reopened_store_sees_everything,
+    names_round_trip,
+    names_follow_the_diff,
 );
 
 // ---- fixtures ----
@@ -246,6 +251,7 @@ async fn commit_is_atomic(url: String) {
         event(9_001, "", Some("smurf9")),
     ];
     let zone2 = zone(2);
+    let (empty, named) = (Farm::default(), named_farm());
     let failed = store
         .commit(&Commit {
             upsert_hosts: vec![&newcomer],
@@ -254,6 +260,8 @@ async fn commit_is_atomic(url: String) {
             panic: Some(true),
             events: &events,
             zone: Some(("lists.example.test.", &zone2)),
+            // Records, aliases and departures too.
+            ..Commit::names_between(&empty, &named)
         })
         .await;
     let err = failed.expect_err("an event with an empty kind must fail the commit");
@@ -529,6 +537,135 @@ async fn reopened_store_sees_everything(url: String) {
         store.zone_state("lists.example.test.").await.expect("zone"),
         Some(zone5)
     );
+}
+
+fn name(text: &str) -> Name {
+    Name::from_ascii(text).expect("name")
+}
+
+fn record(owner: &str, ttl: u32, rtype: &str, data: &str) -> StaticRecord {
+    let origin = name("lists.example.test.");
+    StaticRecord {
+        owner: name(owner),
+        ttl,
+        data: RecordData::from_presentation(rtype, data, &origin).expect("record data"),
+    }
+}
+
+/// A farm with API records of several types (a TXT longer than one
+/// character-string, names in data, an RFC 3597 type), two aliases and
+/// two departures.
+fn named_farm() -> Farm {
+    let dkim = format!("v=DKIM1; k=rsa; p={}", "A".repeat(400));
+    let mut farm = Farm::default();
+    farm.records.extend([
+        record("_dmarc.lists.example.test.", 300, "TXT", "v=DMARC1; p=quarantine"),
+        record("mail._domainkey.lists.example.test.", 300, "TXT", &dkim),
+        record(
+            "_dmarc.lists.example.test.",
+            60,
+            "TXT",
+            r#""second" "with \"quotes\" and \\""#,
+        ),
+        record("lists.example.test.", 30, "MX", "20 fallback"),
+        record("_imaps._tcp.lists.example.test.", 30, "SRV", "0 1 993 imap"),
+        record("lists.example.test.", 30, "CAA", r#"0 issue "letsencrypt.org""#),
+        record("x.lists.example.test.", 30, "TYPE65280", r"\# 3 ABCDEF"),
+    ]);
+    farm.aliases
+        .insert(name("john.pop.lists.example.test."), "ms1".to_owned());
+    farm.aliases
+        .insert(name("jane.pop.lists.example.test."), "ms2".to_owned());
+    farm.departures
+        .insert(("smurf1".to_owned(), "smtp-out".to_owned()), 1_700_000_000_000);
+    farm.departures
+        .insert(("smurf2".to_owned(), "bounce".to_owned()), 5);
+    farm
+}
+
+async fn names_round_trip(url: String) {
+    let farm = named_farm();
+    {
+        let store = open(&url).await;
+        let empty = Farm::default();
+        let alias_set = Event {
+            actor: "alice".to_owned(),
+            ..event(9, "alias-set", Some("ms1"))
+        };
+        store
+            .commit(&Commit {
+                events: std::slice::from_ref(&alias_set),
+                ..Commit::names_between(&empty, &farm)
+            })
+            .await
+            .expect("commit");
+        assert_eq!(store.load_farm().await.expect("load"), farm);
+        store.close().await;
+    }
+    // And after a restart.
+    let store = open(&url).await;
+    let loaded = store.load_farm().await.expect("load");
+    assert_eq!(loaded, farm);
+    let dkim = loaded
+        .records
+        .iter()
+        .find(|r| r.owner == name("mail._domainkey.lists.example.test."))
+        .expect("the DKIM record");
+    match &dkim.data {
+        RecordData::Txt(strings) => assert_eq!(strings.len(), 2, "split at 255 bytes"),
+        other => panic!("not a TXT: {other:?}"),
+    }
+}
+
+async fn names_follow_the_diff(url: String) {
+    let store = open(&url).await;
+    let before = named_farm();
+    let empty = Farm::default();
+    store
+        .commit(&Commit::names_between(&empty, &before))
+        .await
+        .expect("seed");
+    let mut after = before.clone();
+    // A TTL change is a remove and an add of the same row.
+    let dmarc = record("_dmarc.lists.example.test.", 300, "TXT", "v=DMARC1; p=quarantine");
+    assert!(after.records.remove(&dmarc));
+    after.records.insert(StaticRecord { ttl: 900, ..dmarc });
+    assert!(
+        after
+            .records
+            .remove(&record("lists.example.test.", 30, "MX", "20 fallback"))
+    );
+    after
+        .records
+        .insert(record("www.lists.example.test.", 30, "CNAME", "smurf1"));
+    // A move, a removal, a new departure time and a forgotten one.
+    after
+        .aliases
+        .insert(name("john.pop.lists.example.test."), "ms3".to_owned());
+    after.aliases.remove(&name("jane.pop.lists.example.test."));
+    after
+        .departures
+        .insert(("smurf1".to_owned(), "smtp-out".to_owned()), 1_800_000_000_000);
+    after
+        .departures
+        .remove(&("smurf2".to_owned(), "bounce".to_owned()));
+    let diff = Commit::names_between(&before, &after);
+    assert_eq!(
+        (diff.upsert_records.len(), diff.remove_records.len()),
+        (2, 2),
+        "{diff:?}"
+    );
+    assert_eq!((diff.upsert_aliases.len(), diff.remove_aliases.len()), (1, 1));
+    assert_eq!(
+        (diff.upsert_departures.len(), diff.remove_departures.len()),
+        (1, 1)
+    );
+    store.commit(&diff).await.expect("diff");
+    assert_eq!(store.load_farm().await.expect("load"), after);
+    // Nothing differs: nothing to write.
+    let none = Commit::names_between(&after, &after);
+    assert!(none.upsert_records.is_empty() && none.remove_aliases.is_empty());
+    assert!(none.upsert_departures.is_empty() && none.remove_departures.is_empty());
 }
 
 // ---- not per backend ----

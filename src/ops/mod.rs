@@ -1,11 +1,12 @@
 //! The operator commands: `muster hosts`, `pools`, `move`, `drain`,
 //! `cordon`, `uncordon`, `pin`, `unpin`, `register`, `remove`, `events`,
-//! `zone` and `reload`, each one call (or, for `events --follow`, one
+//! `zone`, `reload`, `record add|ls|rm` and `alias set|rm|ls`, each one call (or, for `events --follow`, one
 //! stream) to the REST API through `muster_api::client`. Tables for
 //! people; `--json` prints the server's JSON as it came, for scripts.
 
 mod change;
 mod events;
+mod names;
 mod show;
 mod table;
 mod time;
@@ -73,6 +74,12 @@ pub(crate) enum OpsCommand {
     /// Reread the server's policy file and put it in force.
     #[command(after_help = EXIT_STATUS)]
     Reload(BareArgs),
+    /// The zone's static records: add, list, remove.
+    #[command(subcommand)]
+    Record(names::RecordCommand),
+    /// Names that follow a host (CNAME to its own name): set, move, remove, list.
+    #[command(subcommand)]
+    Alias(names::AliasCommand),
 }
 
 /// How to reach the API and how to print; on every operator command.
@@ -312,6 +319,8 @@ async fn dispatch(command: OpsCommand) -> Result<(), OpsError> {
         }
         C::Remove(a) => change::remove(&Ctx::try_new(&a.api)?, &a.host, a.force).await,
         C::Reload(a) => change::reload(&Ctx::try_new(&a.api)?).await,
+        C::Record(command) => names::record(command).await,
+        C::Alias(command) => names::alias(command).await,
         C::Events(a) => {
             let ctx = Ctx::try_new(&a.api)?;
             let since = match &a.since {

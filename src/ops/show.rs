@@ -92,7 +92,45 @@ fn notes(h: &HostView) -> String {
     if let Some(hook) = &h.hook_failure {
         notes.push(format!("hook failed: {hook}"));
     }
+    if let Some(aliases) = aliases_note(h) {
+        notes.push(aliases);
+    }
     notes.join("; ")
+}
+
+/// Most aliases named in a host's notes; the rest are counted.
+const ALIASES_NAMED: usize = 3;
+
+/// The aliases that follow a host, flagged when it is dead or cordoned
+/// (they stay: an operator moves them with `muster alias set`).
+fn aliases_note(h: &HostView) -> Option<String> {
+    if h.aliases.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = h
+        .aliases
+        .iter()
+        .take(ALIASES_NAMED)
+        .map(|a| a.strip_suffix('.').unwrap_or(a))
+        .collect();
+    let more = h.aliases.len().saturating_sub(ALIASES_NAMED);
+    let more = if more > 0 {
+        format!(" +{more} more")
+    } else {
+        String::new()
+    };
+    let list = format!("{}{more}", names.join(", "));
+    let out_of_service = if h.dead {
+        Some("dead")
+    } else if h.cordoned {
+        Some("cordoned")
+    } else {
+        None
+    };
+    Some(match out_of_service {
+        Some(why) => format!("aliases still pointing at this {why} host: {list}"),
+        None => format!("aliases: {list}"),
+    })
 }
 
 fn addresses(h: &HostView) -> String {
@@ -199,6 +237,23 @@ fn host_detail(h: &HostView, now: i64, colour: bool) -> String {
             flags.join(", ").into()
         },
     );
+    if !h.aliases.is_empty() {
+        let names: Vec<&str> = h
+            .aliases
+            .iter()
+            .map(|a| a.strip_suffix('.').unwrap_or(a))
+            .collect();
+        let text = names.join(", ");
+        let cell = if h.dead || h.cordoned {
+            Cell::new(
+                format!("{text} (still pointing here: move them with `muster alias set`)"),
+                Style::Red,
+            )
+        } else {
+            text.into()
+        };
+        kv("aliases", cell);
+    }
     kv(
         "eligible",
         if h.eligible.is_empty() {

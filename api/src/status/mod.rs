@@ -9,6 +9,7 @@
 //! the URL, and `Referrer-Policy: no-referrer` keeps it from leaking
 //! through the page's links.
 
+mod aliases;
 mod chart;
 mod history;
 mod page;
@@ -118,6 +119,7 @@ async fn gather(state: &ApiState) -> Status {
         samples: state.history.samples(),
         window: i64::try_from(state.history.window().as_millis()).unwrap_or(i64::MAX),
         policy: state.controller.as_ref().map(|c| c.stats().policy_status()),
+        aliases: Vec::new(),
     };
     let Some(controller) = &state.controller else {
         return status;
@@ -172,6 +174,17 @@ async fn gather(state: &ApiState) -> Status {
     }
     status.unassigned.sort_by(|a, b| natural_cmp(&a.name, &b.name));
     status.pools = pools;
+    status.aliases = view
+        .farm
+        .aliases
+        .iter()
+        .map(|(owner, host)| aliases::AliasRow {
+            name: owner.to_string().trim_end_matches('.').to_owned(),
+            host: host.clone(),
+            flag: crate::aliases::alias_flag(&view, host),
+        })
+        .collect();
+    aliases::order(&mut status.aliases);
     status
 }
 

@@ -9,6 +9,7 @@ use std::fmt::{self, Write as _};
 use muster_controller::farm::Millis;
 use muster_controller::stats::PolicyStatus;
 
+use super::aliases::{self, AliasRow};
 use super::chart::{self, Line};
 use super::history::Sample;
 
@@ -36,6 +37,8 @@ pub(crate) struct Status {
     pub(crate) window: Millis,
     /// When the policy was loaded and how its last reload went.
     pub(crate) policy: Option<PolicyStatus>,
+    /// Every alias, flagged ones first.
+    pub(crate) aliases: Vec<AliasRow>,
 }
 
 /// One role and its hosts.
@@ -223,6 +226,7 @@ pub(crate) fn render(s: &Status) -> String {
         out.push_str("</article>");
     }
     out.push_str("</section>\n");
+    aliases::card(&mut out, &s.aliases);
     events_card(&mut out, s);
     let _ = write!(
         out,
@@ -494,6 +498,7 @@ tr:last-child td{border-bottom:0}
 .dest{display:block;margin:1px 0 0 8px;color:#92400e;font-size:12px;white-space:nowrap}
 .tag{font-size:11px;color:var(--muted);border:1px solid var(--line);border-radius:4px;padding:0 4px}
 .events td{white-space:nowrap}
+.aliases tr.flagged td{background:#fff7ed}
 .events td.reason{white-space:normal;color:#374151;width:45%}
 .time{font-variant-numeric:tabular-nums;color:var(--muted)}
 .kind{display:inline-block;min-width:84px;padding:0 6px;border-radius:4px;background:#f3f4f6;color:#374151;font-size:12px;text-align:center}
@@ -552,6 +557,7 @@ mod tests {
             samples: Vec::new(),
             window: 3_600_000,
             policy: None,
+            aliases: Vec::new(),
         }
     }
 

@@ -2,16 +2,25 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::rows::{AssignmentRow, EventRow, HostRow};
+use hickory_proto::rr::Name;
+
+use super::rows::{AssignmentRow, EventRow, HostRow, RecordRow};
 use super::{SAVE_ZONE_STATE, Store, StoreError, ZoneState};
-use crate::farm::{Assignment, Event, HostRecord};
+use crate::farm::{Assignment, Event, Farm, HostRecord, Millis};
+use crate::policy::StaticRecord;
 
 /// Changes that land together or not at all.
 ///
 /// Applied in this order: `remove_hosts` (with their assignments), then
-/// `upsert_hosts`, `assignments` (each host must exist by then), `panic`,
-/// `zone`, and last `events`. An event without a serial gets the serial of
-/// `zone` when the commit carries one.
+/// `upsert_hosts`, `assignments` (each host must exist by then), the
+/// records, aliases and departures (removals before upserts, so a record
+/// whose TTL changed is removed and added back), `panic`, `zone`, and last
+/// `events`. An event without a serial gets the serial of `zone` when the
+/// commit carries one.
+///
+/// [`Commit::names_between`] fills the record, alias and departure fields
+/// from two farms, so a caller that diffs hosts itself writes
+/// `Commit { upsert_hosts, …, ..Commit::names_between(&old, &new) }`.
 #[derive(Clone, Debug, Default)]
 pub struct Commit<'a> {
     /// Hosts to insert or replace (not their assignments).
@@ -26,6 +35,56 @@ pub struct Commit<'a> {
     pub events: &'a [Event],
     /// The zone published with these changes: origin and state.
     pub zone: Option<(&'a str, &'a ZoneState)>,
+    /// Records added through the API to insert (a row per owner, type and
+    /// data; the TTL of an existing row is replaced).
+    pub upsert_records: Vec<&'a StaticRecord>,
+    /// Records added through the API to delete (by owner, type and data).
+    pub remove_records: Vec<&'a StaticRecord>,
+    /// Aliases to set or move: owner (absolute) and host. The row keeps
+    /// when it was set and by whom, from an `alias-set` event for that
+    /// host in `events` when there is one.
+    pub upsert_aliases: Vec<(&'a Name, &'a str)>,
+    /// Aliases to delete, by owner.
+    pub remove_aliases: Vec<&'a Name>,
+    /// When hosts left roles: (host, role) and the time, inserted or
+    /// replaced.
+    pub upsert_departures: Vec<(&'a (String, String), Millis)>,
+    /// Departures to forget.
+    pub remove_departures: Vec<&'a (String, String)>,
+}
+
+impl<'a> Commit<'a> {
+    /// A commit of what differs between `before` and `after` in records,
+    /// aliases and departures, and nothing else.
+    pub fn names_between(before: &'a Farm, after: &'a Farm) -> Self {
+        Self {
+            upsert_records: after.records.difference(&before.records).collect(),
+            remove_records: before.records.difference(&after.records).collect(),
+            upsert_aliases: after
+                .aliases
+                .iter()
+                .filter(|(owner, host)| before.aliases.get(*owner) != Some(*host))
+                .map(|(owner, host)| (owner, host.as_str()))
+                .collect(),
+            remove_aliases: before
+                .aliases
+                .keys()
+                .filter(|owner| !after.aliases.contains_key(*owner))
+                .collect(),
+            upsert_departures: after
+                .departures
+                .iter()
+                .filter(|(key, at)| before.departures.get(*key) != Some(*at))
+                .map(|(key, at)| (key, *at))
+                .collect(),
+            remove_departures: before
+                .departures
+                .keys()
+                .filter(|key| !after.departures.contains_key(*key))
+                .collect(),
+            ..Self::default()
+        }
+    }
 }
 
 impl Store {
@@ -51,6 +110,33 @@ impl Store {
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
+        let removed_records: Vec<RecordRow> = commit
+            .remove_records
+            .iter()
+            .map(|r| RecordRow::from_domain(r))
+            .collect();
+        let records: Vec<RecordRow> = commit
+            .upsert_records
+            .iter()
+            .map(|r| RecordRow::from_domain(r))
+            .collect();
+        let aliases: Vec<(String, &str, Option<Millis>, Option<&str>)> = commit
+            .upsert_aliases
+            .iter()
+            .map(|(owner, host)| {
+                let set = commit
+                    .events
+                    .iter()
+                    .rev()
+                    .find(|e| e.kind == ALIAS_SET && e.host.as_deref() == Some(*host));
+                (
+                    owner.to_string(),
+                    *host,
+                    set.map(|e| e.at),
+                    set.map(|e| e.actor.as_str()),
+                )
+            })
+            .collect();
 
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -92,6 +178,53 @@ impl Store {
                     .bind(a.since_ms)
                     .bind(a.last_moved_ms)
                     .bind(a.held)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for r in &removed_records {
+                sqlx::query("DELETE FROM api_records WHERE owner = $1 AND rtype = $2 AND data = $3")
+                    .bind(&r.owner)
+                    .bind(&r.rtype)
+                    .bind(&r.data)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for r in &records {
+                sqlx::query(UPSERT_RECORD)
+                    .bind(&r.owner)
+                    .bind(&r.rtype)
+                    .bind(r.ttl)
+                    .bind(&r.data)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for owner in &commit.remove_aliases {
+                sqlx::query("DELETE FROM aliases WHERE owner = $1")
+                    .bind(owner.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (owner, host, set_at, actor) in &aliases {
+                sqlx::query(UPSERT_ALIAS)
+                    .bind(owner)
+                    .bind(*host)
+                    .bind(*set_at)
+                    .bind(*actor)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (host, role) in &commit.remove_departures {
+                sqlx::query("DELETE FROM departures WHERE host = $1 AND role = $2")
+                    .bind(host)
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for ((host, role), left) in &commit.upsert_departures {
+                sqlx::query(UPSERT_DEPARTURE)
+                    .bind(host)
+                    .bind(role)
+                    .bind(*left)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -149,6 +282,22 @@ const UPSERT_ASSIGNMENT: &str = "INSERT INTO assignments
        drain_actor = excluded.drain_actor, drain_reason = excluded.drain_reason,
        since_ms = excluded.since_ms, last_moved_ms = excluded.last_moved_ms,
        held = excluded.held";
+
+/// The event kind that sets or moves an alias (its host is the new one).
+const ALIAS_SET: &str = "alias-set";
+
+const UPSERT_RECORD: &str = "INSERT INTO api_records (owner, rtype, ttl, data)
+     VALUES ($1, $2, $3, $4)
+     ON CONFLICT (owner, rtype, data) DO UPDATE SET ttl = excluded.ttl";
+
+const UPSERT_ALIAS: &str = "INSERT INTO aliases (owner, host, set_at, actor)
+     VALUES ($1, $2, $3, $4)
+     ON CONFLICT (owner) DO UPDATE SET host = excluded.host,
+       set_at = excluded.set_at, actor = excluded.actor";
+
+const UPSERT_DEPARTURE: &str = "INSERT INTO departures (host, role, left_ms)
+     VALUES ($1, $2, $3)
+     ON CONFLICT (host, role) DO UPDATE SET left_ms = excluded.left_ms";
 
 const INSERT_EVENT: &str = "INSERT INTO events
        (at_ms, kind, host, from_role, to_role, actor, reason, serial)

@@ -3,7 +3,8 @@
 //! One [`Store`] over SQLite (`sqlite://PATH`, the default, created if
 //! missing, WAL) or PostgreSQL (`postgres://…`), chosen by the URL. It keeps
 //! what must survive a restart: each zone's serial and content, the farm
-//! (hosts, assignments, the fail-static flag) and the event log.
+//! (hosts, assignments, the fail-static flag, the records and aliases
+//! written through the API, when hosts left roles) and the event log.
 //!
 //! Domain types ([`crate::farm`]) go in and come out; the row types stay in
 //! here. Each query is written once, with `$1`-style placeholders (which

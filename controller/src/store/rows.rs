@@ -2,16 +2,21 @@
 //!
 //! Private to the store. Lists and label maps are JSON text; times are
 //! milliseconds; a draining phase spreads over the `drain_*` columns, an
-//! arriving one is `active` with `held` false.
+//! arriving one is `active` with `held` false. Names are absolute text
+//! (`_dmarc.lists.example.test.`); record data is presentation format with
+//! absolute names.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use hickory_proto::rr::Name;
+use muster_dns::RecordData;
 use serde_json::Value;
 
 use super::StoreError;
 use super::events::StoredEvent;
-use crate::farm::{Assignment, Event, HostRecord, Phase};
+use crate::farm::{Assignment, Event, HostRecord, Millis, Phase};
+use crate::policy::StaticRecord;
 
 /// A `hosts` row.
 #[derive(Debug, sqlx::FromRow)]
@@ -256,5 +261,74 @@ impl EventRow {
                 serial,
             },
         })
+    }
+}
+
+/// An `api_records` row: a static record added through the API.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct RecordRow {
+    pub(super) owner: String,
+    pub(super) rtype: String,
+    pub(super) ttl: i64,
+    pub(super) data: String,
+}
+
+impl RecordRow {
+    pub(super) fn from_domain(record: &StaticRecord) -> Self {
+        Self {
+            owner: record.owner.to_string(),
+            rtype: record.data.type_presentation(),
+            ttl: i64::from(record.ttl),
+            data: record.data.to_presentation(),
+        }
+    }
+
+    pub(super) fn into_domain(self) -> Result<StaticRecord, StoreError> {
+        let key = format!("{} {} {}", self.owner, self.rtype, self.data);
+        let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("api_records", &key, e);
+        let owner = absolute_name(&self.owner).map_err(|e| corrupt(&e))?;
+        // Names in the data are written absolute: the origin is never used.
+        let data =
+            RecordData::from_presentation(&self.rtype, &self.data, &Name::root()).map_err(|e| corrupt(&e))?;
+        let ttl = u32::try_from(self.ttl).map_err(|e| corrupt(&e))?;
+        Ok(StaticRecord { owner, ttl, data })
+    }
+}
+
+/// An `aliases` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct AliasRow {
+    pub(super) owner: String,
+    pub(super) host: String,
+}
+
+impl AliasRow {
+    pub(super) fn into_domain(self) -> Result<(Name, String), StoreError> {
+        let owner = absolute_name(&self.owner).map_err(|e| StoreError::corrupt("aliases", &self.owner, e))?;
+        Ok((owner, self.host))
+    }
+}
+
+/// A `departures` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct DepartureRow {
+    pub(super) host: String,
+    pub(super) role: String,
+    pub(super) left_ms: i64,
+}
+
+impl DepartureRow {
+    pub(super) fn into_domain(self) -> ((String, String), Millis) {
+        ((self.host, self.role), self.left_ms)
+    }
+}
+
+/// An absolute name as the store writes it (`a.example.` — with its dot).
+fn absolute_name(text: &str) -> Result<Name, String> {
+    let name = Name::from_ascii(text).map_err(|e| format!("{text:?} is not a domain name: {e}"))?;
+    if name.is_fqdn() {
+        Ok(name)
+    } else {
+        Err(format!("{text:?} is not absolute"))
     }
 }
