@@ -16,7 +16,6 @@ command -v /usr/lib/postgresql/*/bin/initdb >/dev/null || need+=(postgresql)
 # Validators that judge the list domain's records (issue 13).
 command -v kdig  >/dev/null || need+=(knot-dnsutils)
 command -v kzonecheck >/dev/null || need+=(knot-dnssecutils)
-command -v opendkim-testkey >/dev/null || need+=(opendkim-tools)
 /usr/bin/python3 -c 'import spf' 2>/dev/null || need+=(python3-spf)
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
 command -v openssl >/dev/null || need+=(openssl)

@@ -23,7 +23,7 @@ ttl: 1
 nameservers: [ns1.lists.example.test]
 heartbeat: { interval: 1s, dead_after: 3s, revive_after: 3, panic_threshold: 50% }
 roles:
-  mx: { min: 0, records: [ { name: "@", type: MX, priority: 10 } ] }
+  mx: { min: 0, records: [ { name: mail, type: MX, priority: 10 } ] }
 hosts:
   - { name: ns1, address: 127.0.0.1, static: true }
   - { name: ms1, address: 127.0.2.1, static: true, role: mx }
@@ -256,7 +256,6 @@ fn aliases_move_between_hosts_and_are_flagged_when_their_host_is_out() {
 /// removed only in the policy; and what the checks refuse (422, with the
 /// reason) beyond names outside the zone.
 #[test]
-#[ignore = "needs the policy's records:/aliases: keys and the full checks of controller/src/policy/names.rs"]
 fn the_policy_keeps_its_own_and_the_checks_refuse_what_the_zone_cannot_hold() {
     let policy = format!(
         "{POLICY}records:\n  - {{ name: _dmarc, type: TXT, data: \"v=DMARC1; p=none\" }}\naliases:\n  jane.pop: ms1\n"

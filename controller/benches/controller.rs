@@ -301,7 +301,7 @@ fn changing_tick(policy: &Policy, farm: &Farm, obs: &Observed, wanted: &Wanted) 
         .map(|s| reconcile::apply(&mut farm, s, NOW))
         .collect();
     let membership = reconcile::membership(policy, &farm, &obs);
-    let zone = build_zone(policy, &farm, &membership, NOW, 1).expect("zone builds");
+    let zone = build_zone(policy, &farm, &membership, NOW, 1, None).expect("zone builds");
     black_box(&events);
     zone.records().count()
 }
@@ -453,11 +453,11 @@ fn main() {
     });
     table.timing("  part: addresses map", &s, false);
     let s = measure(iters, || {
-        black_box(build_zone(&policy, &farm, &membership, NOW, 1).expect("zone"));
+        black_box(build_zone(&policy, &farm, &membership, NOW, 1, None).expect("zone"));
     });
     table.timing("  part: build_zone", &s, false);
     let current = engine.shared().load_full();
-    let zone = build_zone(&policy, &farm, &membership, NOW, 1).expect("zone");
+    let zone = build_zone(&policy, &farm, &membership, NOW, 1, None).expect("zone");
     let s = measure(iters, || {
         black_box(zone.same_content(current.zone()));
     });

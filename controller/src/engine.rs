@@ -220,7 +220,7 @@ impl Engine {
         let zone_name = policy.zone.to_string();
         let senders = listed(&policy, &farm, now);
         let spf_expiry = policy.spf.as_ref().and_then(|s| spf::next_expiry(s, &farm, now));
-        let mut zone = build_zone(&policy, &farm, &membership, now, 0)?;
+        let mut zone = build_zone(&policy, &farm, &membership, now, 0, None)?;
         let previous = store.zone_state(&zone_name).await?;
         zone.set_serial(choose_serial(previous.as_ref(), &zone, unix_secs(now)));
         let state = ZoneState {
@@ -406,7 +406,14 @@ impl Engine {
         let senders = listed(&self.policy, &farm, now);
         events.extend(spf_events(&self.policy, &self.senders, &senders, &farm, now));
         let current = self.publisher.current();
-        let mut zone = build_zone(&self.policy, &farm, &membership, now, current.serial())?;
+        let mut zone = build_zone(
+            &self.policy,
+            &farm,
+            &membership,
+            now,
+            current.serial(),
+            Some(current.zone()),
+        )?;
         let zone_changed = !zone.same_content(current.zone());
         if zone_changed {
             zone.set_serial(serial::next(current.serial(), unix_secs(now)));

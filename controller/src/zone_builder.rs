@@ -6,10 +6,11 @@ use std::net::IpAddr;
 
 use muster_dns::{RecordData, SoaFields, Zone, ZoneError};
 
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{Name, RecordType};
+use tracing::warn;
 
 use crate::farm::{Farm, Millis};
-use crate::policy::{FixedData, MemberRecord, Policy, ReverseZone};
+use crate::policy::{FixedData, MAX_PARTS, MemberRecord, Policy, ReverseZone, Spf};
 use crate::spf;
 
 /// Which hosts are published in each role right now: role -> host names.
@@ -43,7 +44,8 @@ pub fn initial_membership(policy: &Policy) -> Membership {
 /// Builds the forward zone: SOA and NS at the apex, every host's own
 /// A/AAAA, each role's records over its members, each role's fallback
 /// tier, the static records (the policy's and the API's), the aliases and
-/// the SPF of the hosts that may send at `now`.
+/// the SPF of the hosts that may send at `now` (when it cannot be written,
+/// the one in `previous`, the zone published now, stays).
 ///
 /// Fallback MX records are always published: their higher preference makes
 /// senders use them only when every member fails. Fallback A/AAAA records
@@ -56,6 +58,7 @@ pub fn build_zone(
     members: &Membership,
     now: Millis,
     serial: u32,
+    previous: Option<&Zone>,
 ) -> Result<Zone, ZoneError> {
     let addresses = farm_addresses(farm);
     let addresses = &addresses;
@@ -133,11 +136,43 @@ pub fn build_zone(
             .filter_map(|host| addresses.get(host))
             .flatten()
             .copied();
-        for (owner, text) in spf::records(spf, &policy.zone, ips).records {
-            zone.add(&owner, spf.ttl, RecordData::txt(&text))?;
+        match spf.records(&policy.zone, ips) {
+            Ok(records) => {
+                for (owner, text) in records {
+                    zone.add(&owner, spf.ttl, RecordData::txt(&text))?;
+                }
+            }
+            // Fail static: hosts enrolled past what `muster check` saw
+            // would make the record unusable (receivers answer PermError
+            // past ten lookups), so the SPF published before stays.
+            Err(too_big) => {
+                warn!(reason = %too_big, "the SPF cannot list every sender; keeping the one published");
+                for (owner, set) in previous.into_iter().flat_map(|p| spf_sets(p, spf, &policy.zone)) {
+                    for data in &set.data {
+                        zone.add(owner, set.ttl, data.clone())?;
+                    }
+                }
+            }
         }
     }
     Ok(zone)
+}
+
+/// The SPF's record sets in `zone`: the one at its owner and its parts.
+fn spf_sets<'z>(
+    zone: &'z Zone,
+    spf: &Spf,
+    origin: &Name,
+) -> impl Iterator<Item = (&'z Name, &'z muster_dns::RecordSet)> {
+    let parts: Vec<Name> = (1..=MAX_PARTS)
+        .filter_map(|n| Spf::part_owner(origin, n))
+        .collect();
+    let owner = spf.owner.clone();
+    zone.sets()
+        .filter(move |(name, rtype, _)| {
+            *rtype == RecordType::TXT && (**name == owner || parts.contains(name))
+        })
+        .map(|(name, _, set)| (name, set))
 }
 
 /// Builds each reverse zone the policy lists: SOA and NS as the forward

@@ -52,7 +52,7 @@ fn data(zone: &muster_dns::Zone, owner: &str, rtype: RecordType) -> Vec<String> 
 #[test]
 fn members_publish_their_roles_records_and_every_host_its_own_address() {
     let p = policy();
-    let zone = build_zone(&p, &inventory_farm(&p, 0), &initial_membership(&p), 0, 7).expect("zone");
+    let zone = build_zone(&p, &inventory_farm(&p, 0), &initial_membership(&p), 0, 7, None).expect("zone");
     assert_eq!(zone.serial(), 7);
     assert_eq!(
         data(&zone, "smtp-out.lists.example.test.", RecordType::MX),
@@ -94,7 +94,7 @@ fn members_publish_their_roles_records_and_every_host_its_own_address() {
 #[test]
 fn an_empty_pool_publishes_its_fallback_tier() {
     let p = policy();
-    let zone = build_zone(&p, &inventory_farm(&p, 0), &Membership::new(), 0, 1).expect("zone");
+    let zone = build_zone(&p, &inventory_farm(&p, 0), &Membership::new(), 0, 1, None).expect("zone");
     assert_eq!(
         data(&zone, "smtp-out.lists.example.test.", RecordType::MX),
         vec!["20 fallback.lists.example.test."]
@@ -114,7 +114,7 @@ fn members_unknown_to_the_inventory_are_ignored() {
     let p = policy();
     let mut members = Membership::new();
     members.insert("smtp-out".into(), vec!["ghost".into(), "smurf1".into()]);
-    let zone = build_zone(&p, &inventory_farm(&p, 0), &members, 0, 1).expect("zone");
+    let zone = build_zone(&p, &inventory_farm(&p, 0), &members, 0, 1, None).expect("zone");
     assert_eq!(
         data(&zone, "smtp-out.lists.example.test.", RecordType::MX),
         vec!["5 smurf1.lists.example.test.", "20 fallback.lists.example.test."]
@@ -124,7 +124,7 @@ fn members_unknown_to_the_inventory_are_ignored() {
 #[test]
 fn serial_is_kept_for_the_same_content_and_grows_otherwise() {
     let p = policy();
-    let zone = build_zone(&p, &inventory_farm(&p, 0), &initial_membership(&p), 0, 0).expect("zone");
+    let zone = build_zone(&p, &inventory_farm(&p, 0), &initial_membership(&p), 0, 0, None).expect("zone");
     let now = 1_800_000_000;
     assert_eq!(choose_serial(None, &zone, now), now);
 
@@ -136,7 +136,7 @@ fn serial_is_kept_for_the_same_content_and_grows_otherwise() {
     };
     assert_eq!(choose_serial(Some(&state), &zone, now), 1_700_000_000);
 
-    let changed = build_zone(&p, &inventory_farm(&p, 0), &Membership::new(), 0, 0).expect("zone");
+    let changed = build_zone(&p, &inventory_farm(&p, 0), &Membership::new(), 0, 0, None).expect("zone");
     assert_eq!(choose_serial(Some(&state), &changed, now), now);
     // A clock behind the stored serial still moves forward, by one.
     let ahead = ZoneState {
@@ -168,7 +168,7 @@ proptest! {
                 members.entry(role.to_string()).or_default().push(host.to_string());
             }
         }
-        let zone = build_zone(&p, &inventory_farm(&p, 0), &members, 0, 1).expect("zone");
+        let zone = build_zone(&p, &inventory_farm(&p, 0), &members, 0, 1, None).expect("zone");
         let mx = data(&zone, "smtp-out.lists.example.test.", RecordType::MX);
         prop_assert!(mx.contains(&"20 fallback.lists.example.test.".to_string()));
         prop_assert!(!data(&zone, "www.lists.example.test.", RecordType::A).is_empty());

@@ -203,7 +203,7 @@ impl Sim {
     /// No NXDOMAIN for a role's name: a role with a fallback keeps it in
     /// the zone however empty its pool, and one with members publishes it.
     fn check_names(&self, members: &Membership) -> Result<(), TestCaseError> {
-        let zone = build_zone(&self.policy, &self.farm, members, 0, 1)
+        let zone = build_zone(&self.policy, &self.farm, members, 0, 1, None)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         for (name, role) in &self.policy.roles {
             let Some(record) = role.records.first() else {
