@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use muster_dns::{PublishError, SharedSnapshot, Zone, ZoneError, ZonePublisher, serial};
+use muster_dns::{Catalog, PublishError, SharedCatalog, Zone, ZoneError, ZonePublisher, serial};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -225,13 +225,13 @@ impl Engine {
         })
     }
 
-    /// The snapshot handle DNS servers read.
-    pub fn shared(&self) -> SharedSnapshot {
+    /// The catalog handle DNS servers read.
+    pub fn shared(&self) -> SharedCatalog {
         self.publisher.shared()
     }
 
-    /// Told of every new serial.
-    pub fn subscribe(&self) -> watch::Receiver<u32> {
+    /// Told of every catalog published (new serials, for NOTIFY).
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Catalog>> {
         self.publisher.subscribe()
     }
 
@@ -341,7 +341,11 @@ impl Engine {
         steps: usize,
         now: Millis,
     ) -> Result<TickReport, EngineError> {
-        let current = self.publisher.current();
+        let catalog = self.publisher.current();
+        // The forward zone; after a reload that renames it, the zone served so far.
+        let Some(current) = catalog.zone(&self.policy.zone).or_else(|| catalog.iter().next()) else {
+            unreachable!("Engine::start publishes the zone before anything else runs");
+        };
         let mut zone = build_zone(&self.policy, &addresses(&farm), &membership, current.serial())?;
         let zone_changed = !zone.same_content(current.zone());
         if zone_changed {
@@ -349,7 +353,7 @@ impl Engine {
         }
         if events.is_empty() && !zone_changed && farm == self.farm {
             if zone.secondaries() != current.zone().secondaries() {
-                self.publisher.publish(zone)?;
+                self.publisher.publish(vec![zone])?;
             }
             return Ok(TickReport::default());
         }
@@ -406,7 +410,7 @@ impl Engine {
         }
         let serial = zone.serial();
         if zone_changed || zone.secondaries() != current.zone().secondaries() {
-            self.publisher.publish(zone)?;
+            self.publisher.publish(vec![zone])?;
         }
         self.farm = farm;
         self.membership = membership;
