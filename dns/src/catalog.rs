@@ -33,10 +33,27 @@ pub struct Catalog {
     /// In the order they were published (the controller lists its forward
     /// zone first).
     zones: Box<[Arc<Snapshot>]>,
-    /// The same zones, longest origin first: the first whose origin ends a
-    /// name is the closest enclosing zone (a child zone served beside its
-    /// parent wins).
-    by_depth: Box<[Arc<Snapshot>]>,
+    /// The same zones with their origins in lowercase wire form, longest
+    /// origin first: the first whose origin ends a name is the closest
+    /// enclosing zone (a child zone served beside its parent wins). The
+    /// origin is kept beside the zone so a scan reads one array.
+    by_depth: Box<[ByOrigin]>,
+}
+
+/// A zone with its origin in lowercase wire form.
+#[derive(Debug)]
+struct ByOrigin {
+    origin: Box<[u8]>,
+    snapshot: Arc<Snapshot>,
+}
+
+impl ByOrigin {
+    fn new(snapshot: &Arc<Snapshot>) -> Self {
+        Self {
+            origin: snapshot.origin_wire().into(),
+            snapshot: Arc::clone(snapshot),
+        }
+    }
 }
 
 impl Catalog {
@@ -44,19 +61,11 @@ impl Catalog {
     /// error.
     pub fn try_new(zones: impl IntoIterator<Item = Arc<Snapshot>>) -> Result<Self, PublishError> {
         let zones: Box<[Arc<Snapshot>]> = zones.into_iter().collect();
-        let mut by_depth = zones.to_vec();
-        by_depth.sort_by(|a, b| {
-            b.origin_wire()
-                .len()
-                .cmp(&a.origin_wire().len())
-                .then_with(|| a.origin_wire().cmp(b.origin_wire()))
-        });
-        if let Some(pair) = by_depth
-            .windows(2)
-            .find(|w| w[0].origin_wire() == w[1].origin_wire())
-        {
+        let mut by_depth: Vec<ByOrigin> = zones.iter().map(ByOrigin::new).collect();
+        by_depth.sort_by(|a, b| (b.origin.len().cmp(&a.origin.len())).then_with(|| a.origin.cmp(&b.origin)));
+        if let Some(pair) = by_depth.windows(2).find(|w| w[0].origin == w[1].origin) {
             return Err(PublishError::DuplicateOrigin {
-                origin: pair[0].zone().origin().to_string(),
+                origin: pair[0].snapshot.zone().origin().to_string(),
             });
         }
         Ok(Self {
@@ -69,10 +78,11 @@ impl Catalog {
     /// [`crate::wire::NameBuf::as_bytes`] gives it) and the offset of the
     /// zone's apex inside the name: the zone with the longest origin that is
     /// a whole-label suffix of the name.
+    #[inline]
     pub fn find(&self, lower_qname: &[u8]) -> Option<(&Snapshot, usize)> {
         self.by_depth
             .iter()
-            .find_map(|snapshot| apex_offset(lower_qname, snapshot.origin_wire()).map(|at| (&**snapshot, at)))
+            .find_map(|z| apex_offset(lower_qname, &z.origin).map(|at| (&*z.snapshot, at)))
     }
 
     /// The zone at `origin`, if served.
@@ -97,12 +107,14 @@ impl Catalog {
 }
 
 impl Zones for Catalog {
+    #[inline]
     fn find(&self, lower_qname: &[u8]) -> Option<(&Snapshot, usize)> {
         Catalog::find(self, lower_qname)
     }
 }
 
 impl Zones for Snapshot {
+    #[inline]
     fn find(&self, lower_qname: &[u8]) -> Option<(&Snapshot, usize)> {
         apex_offset(lower_qname, self.origin_wire()).map(|at| (self, at))
     }
@@ -111,10 +123,10 @@ impl Zones for Snapshot {
 impl From<Snapshot> for Catalog {
     /// A catalog of one zone.
     fn from(snapshot: Snapshot) -> Self {
-        let one: Box<[Arc<Snapshot>]> = Box::new([Arc::new(snapshot)]);
+        let snapshot = Arc::new(snapshot);
         Self {
-            by_depth: one.clone(),
-            zones: one,
+            by_depth: Box::new([ByOrigin::new(&snapshot)]),
+            zones: Box::new([snapshot]),
         }
     }
 }
@@ -122,6 +134,7 @@ impl From<Snapshot> for Catalog {
 /// Where `origin` starts in `name` when it is a whole-label suffix of it
 /// (both lowercase wire form). Bytes that are not a well-formed name never
 /// match past their end and never panic.
+#[inline]
 fn apex_offset(name: &[u8], origin: &[u8]) -> Option<usize> {
     let start = name.len().checked_sub(origin.len())?;
     if name[start..] != *origin {
