@@ -266,12 +266,7 @@ pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken
     let dns = spawn_dns_server(&config.dns, engine.shared(), cancel.clone())
         .await
         .context("starting DNS")?;
-    let notifier = spawn_notifier(
-        engine.shared(),
-        engine.subscribe(),
-        NotifyConfig::default(),
-        cancel.clone(),
-    );
+    let notifier = spawn_notifier(engine.subscribe(), NotifyConfig::default(), cancel.clone());
     let zone = engine.shared();
     let (controller, controller_task) = spawn_controller(engine, observed, cancel.clone());
     let state = ApiState {

@@ -38,7 +38,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use muster_controller::runner::ControllerHandle;
 use muster_controller::store::Store;
-use muster_dns::{DnsStats, SharedSnapshot};
+use muster_dns::{DnsStats, SharedCatalog};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -64,8 +64,8 @@ pub use wire::{ApiError, ErrorBody, ErrorResponse, RecordView, ZoneView};
 /// What the handlers read.
 #[derive(Clone)]
 pub struct ApiState {
-    /// The zone being served.
-    pub zone: SharedSnapshot,
+    /// The zones being served; the first is the forward zone.
+    pub zone: SharedCatalog,
     /// The controller, when one runs.
     pub controller: Option<ControllerHandle>,
     /// The store, for the event log.
@@ -189,7 +189,7 @@ async fn healthz() -> &'static str {
 async fn readyz(State(state): State<ApiState>) -> Response {
     // A zone is published from the start (the snapshot exists before the
     // API listens); ready also means the store answers, within a second.
-    let serial = state.zone.load().serial();
+    let serial = state.zone.load().iter().next().map(|s| s.serial());
     let store = match &state.store {
         None => Ok(()),
         Some(store) => match tokio::time::timeout(std::time::Duration::from_secs(1), store.ping()).await {
@@ -225,7 +225,12 @@ async fn readyz(State(state): State<ApiState>) -> Response {
     )
 )]
 async fn zone(State(state): State<ApiState>, _: auth::Reader) -> Result<Json<ZoneView>, ApiError> {
-    Ok(Json(ZoneView::from_snapshot(&state.zone.load())))
+    let catalog = state.zone.load();
+    let forward = catalog
+        .iter()
+        .next()
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no zone is served"))?;
+    Ok(Json(ZoneView::from_snapshot(forward)))
 }
 
 async fn not_found() -> ApiError {

@@ -53,7 +53,9 @@ fn render(state: &ApiState) -> String {
         "gauge",
         "The SOA serial of the zone being served.",
     );
-    out.sample("muster_zone_serial", &[], f64::from(state.zone.load().serial()));
+    if let Some(forward) = state.zone.load().iter().next() {
+        out.sample("muster_zone_serial", &[], f64::from(forward.serial()));
+    }
     if let Some(dns) = &state.dns_stats {
         dns_metrics(&mut out, dns);
     }

@@ -372,7 +372,12 @@ fn main() {
         .expect("engine starts");
     let start_time = t.elapsed();
     let farm = engine.farm().clone();
-    let zone_len = engine.shared().load().zone().records().count();
+    let zone_len = engine
+        .shared()
+        .load()
+        .iter()
+        .map(|s| s.zone().records().count())
+        .sum::<usize>();
     table.row(
         "Engine::start (empty SQLite, first commit)",
         format!("{:.1} ms (once), zone of {zone_len} records", ms(start_time)),
@@ -456,7 +461,8 @@ fn main() {
         black_box(build_zone(&policy, &farm, &membership, NOW, 1, None).expect("zone"));
     });
     table.timing("  part: build_zone", &s, false);
-    let current = engine.shared().load_full();
+    let catalog = engine.shared().load_full();
+    let current = catalog.iter().next().expect("the zone is served");
     let zone = build_zone(&policy, &farm, &membership, NOW, 1, None).expect("zone");
     let s = measure(iters, || {
         black_box(zone.same_content(current.zone()));
@@ -706,7 +712,11 @@ fn rss_child() {
         let (handle, task) = spawn_controller(engine, Arc::clone(&observed), cancel.clone());
         (handle, task, snapshot)
     });
-    let records = snapshot.load().zone().records().count();
+    let records = snapshot
+        .load()
+        .iter()
+        .map(|s| s.zone().records().count())
+        .sum::<usize>();
     for round in 0..10 {
         for a in &agents {
             let hb = Heartbeat {

@@ -10,7 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use muster_dns::{PublishError, SharedSnapshot, Zone, ZoneError, ZonePublisher, serial};
+use hickory_proto::rr::Name;
+use muster_dns::{Catalog, PublishError, SharedCatalog, Zone, ZoneError, ZonePublisher, serial};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -22,7 +23,7 @@ use crate::reconcile;
 use crate::spf::{self, Senders};
 use crate::store::{Commit, Store, StoreError, ZoneState};
 use crate::wanted::{self, Decision};
-use crate::zone_builder::{Membership, build_zone};
+use crate::zone_builder::{Membership, build_reverse_zones, build_zone};
 
 /// Why a tick or a start could not complete. What was in force stays.
 #[derive(Debug, thiserror::Error)]
@@ -203,7 +204,8 @@ impl Engine {
         observed: SharedObserved,
         now: Millis,
     ) -> Result<Self, EngineError> {
-        let mut farm = store.load_farm().await?;
+        let stored = store.load_farm().await?;
+        let mut farm = stored.clone();
         let changed = merge_inventory(&policy, None, &mut farm, now);
         {
             let mut obs = observed.lock().unwrap_or_else(PoisonError::into_inner);
@@ -217,16 +219,26 @@ impl Engine {
             let candidates = reconcile::membership(&policy, &farm, &obs);
             bounded::bound(&policy, candidates, &Membership::new(), &mut choices, &obs, now)
         };
-        let zone_name = policy.zone.to_string();
         let senders = listed(&policy, &farm, now);
         let spf_expiry = policy.spf.as_ref().and_then(|s| spf::next_expiry(s, &farm, now));
-        let mut zone = build_zone(&policy, &farm, &membership, now, 0, None)?;
-        let previous = store.zone_state(&zone_name).await?;
-        zone.set_serial(choose_serial(previous.as_ref(), &zone, unix_secs(now)));
-        let state = ZoneState {
-            serial: zone.serial(),
-            content: zone.to_zone_file(),
-        };
+        // Each zone keeps the serial the store has for it when its content
+        // is unchanged, and moves on when it changed.
+        let mut zones = vec![build_zone(&policy, &farm, &membership, now, 0, None)?];
+        zones.extend(build_reverse_zones(&policy, &farm)?);
+        let mut states: Vec<(String, ZoneState)> = Vec::new();
+        for zone in &mut zones {
+            let origin = zone.origin().to_string();
+            let previous = store.zone_state(&origin).await?;
+            zone.set_serial(choose_serial(previous.as_ref(), zone, unix_secs(now)));
+            let state = ZoneState {
+                serial: zone.serial(),
+                content: zone.to_zone_file(),
+            };
+            if previous.as_ref() != Some(&state) {
+                states.push((origin, state));
+            }
+        }
+        let forward = policy.zone.to_string();
         let hosts: Vec<&HostRecord> = changed.iter().filter_map(|n| farm.hosts.get(n)).collect();
         let assignments: Vec<(&str, &Assignment)> = changed
             .iter()
@@ -243,17 +255,29 @@ impl Engine {
                 assignments,
                 panic: None,
                 events: &[],
-                zone: (previous.as_ref() != Some(&state)).then_some((zone_name.as_str(), &state)),
-                ..Commit::default()
+                zone: states
+                    .iter()
+                    .find(|(origin, _)| *origin == forward)
+                    .map(|(origin, state)| (origin.as_str(), state)),
+                other_zones: states
+                    .iter()
+                    .filter(|(origin, _)| *origin != forward)
+                    .map(|(origin, state)| (origin.as_str(), state))
+                    .collect(),
+                // The policy's aliases merged in.
+                ..Commit::names_between(&stored, &farm)
             })
             .await?;
-        info!(zone = %zone_name, serial = zone.serial(), hosts = farm.hosts.len(), "zone published");
+        for zone in &zones {
+            info!(zone = %zone.origin(), serial = zone.serial(), hosts = farm.hosts.len(), "zone published");
+        }
+        let publisher = ZonePublisher::try_new(zones)?;
         Ok(Self {
             policy,
             farm,
             observed,
             store,
-            publisher: ZonePublisher::new(zone),
+            publisher,
             membership,
             decision: Decision::default(),
             senders,
@@ -262,13 +286,13 @@ impl Engine {
         })
     }
 
-    /// The snapshot handle DNS servers read.
-    pub fn shared(&self) -> SharedSnapshot {
+    /// The catalog handle DNS servers read.
+    pub fn shared(&self) -> SharedCatalog {
         self.publisher.shared()
     }
 
-    /// Told of every new serial.
-    pub fn subscribe(&self) -> watch::Receiver<u32> {
+    /// Told of every catalog published (new serials, for NOTIFY).
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Catalog>> {
         self.publisher.subscribe()
     }
 
@@ -394,6 +418,36 @@ impl Engine {
         }
     }
 
+    /// Every zone for `farm`: the forward zone first, then the reverse
+    /// zones, each with the serial it is published under — the one served
+    /// when its content is unchanged, the next one (RFC 1982, preferring
+    /// the clock) when it changed, the clock for a zone not served yet.
+    fn next_zones(
+        &self,
+        catalog: &Catalog,
+        farm: &Farm,
+        membership: &Membership,
+        now: Millis,
+    ) -> Result<Vec<Zone>, EngineError> {
+        let served = |origin: &Name| catalog.zone(origin).map(|s| s.zone());
+        // After a reload that renames the zone, the zone served so far.
+        let forward_served = served(&self.policy.zone).or_else(|| catalog.iter().next().map(|s| s.zone()));
+        let mut zones = vec![build_zone(&self.policy, farm, membership, now, 0, forward_served)?];
+        zones.extend(build_reverse_zones(&self.policy, farm)?);
+        for (i, zone) in zones.iter_mut().enumerate() {
+            let current = if i == 0 { forward_served } else { served(zone.origin()) };
+            let serial = match current {
+                Some(current) if zone.same_content(current) && zone.origin() == current.origin() => {
+                    current.serial()
+                }
+                Some(current) => serial::next(current.serial(), unix_secs(now)),
+                None => unix_secs(now).max(1),
+            };
+            zone.set_serial(serial);
+        }
+        Ok(zones)
+    }
+
     async fn commit_and_publish(
         &mut self,
         mut farm: Farm,
@@ -405,27 +459,33 @@ impl Engine {
         spf::track_departures(self.policy.spf.as_ref(), &self.farm, &mut farm, now);
         let senders = listed(&self.policy, &farm, now);
         events.extend(spf_events(&self.policy, &self.senders, &senders, &farm, now));
-        let current = self.publisher.current();
-        let mut zone = build_zone(
-            &self.policy,
-            &farm,
-            &membership,
-            now,
-            current.serial(),
-            Some(current.zone()),
-        )?;
-        let zone_changed = !zone.same_content(current.zone());
-        if zone_changed {
-            zone.set_serial(serial::next(current.serial(), unix_secs(now)));
-        }
-        if events.is_empty() && !zone_changed && farm == self.farm {
-            if zone.secondaries() != current.zone().secondaries() {
-                self.publisher.publish(zone)?;
+        let catalog = self.publisher.current();
+        let zones = self.next_zones(&catalog, &farm, &membership, now)?;
+        let Some(forward) = zones.first() else {
+            unreachable!("next_zones gives the forward zone first");
+        };
+        let changed: Vec<&Zone> = zones
+            .iter()
+            .filter(|zone| catalog.zone(zone.origin()).is_none_or(|s| s.serial() != zone.serial()))
+            .collect();
+        // Zones added or dropped by a reload, or new secondaries: publish
+        // even when no content changed.
+        let served_differs = catalog.len() != zones.len()
+            || zones.iter().any(|zone| {
+                catalog
+                    .zone(zone.origin())
+                    .is_none_or(|s| s.zone().secondaries() != zone.secondaries())
+            });
+        if events.is_empty() && changed.is_empty() && farm == self.farm {
+            if served_differs {
+                self.publisher.publish(zones)?;
             }
             return Ok(TickReport::default());
         }
+        let serial = forward.serial();
+        let forward_changed = changed.first().is_some_and(|z| z.origin() == forward.origin());
         for event in &mut events {
-            event.serial = Some(zone.serial());
+            event.serial = Some(serial);
         }
         let changed_hosts: Vec<&HostRecord> = farm
             .hosts
@@ -445,10 +505,19 @@ impl Engine {
             .filter(|(n, a)| self.farm.assignments.get(*n) != Some(*a))
             .map(|(n, a)| (n.as_str(), a))
             .collect();
-        let zone_name = zone.origin().to_string();
-        let state = ZoneState {
-            serial: zone.serial(),
-            content: zone.to_zone_file(),
+        let states: Vec<(String, ZoneState)> = changed
+            .iter()
+            .map(|zone| {
+                let state = ZoneState {
+                    serial: zone.serial(),
+                    content: zone.to_zone_file(),
+                };
+                (zone.origin().to_string(), state)
+            })
+            .collect();
+        let (forward_state, other_states) = match states.split_first() {
+            Some((first, rest)) if forward_changed => (Some((first.0.as_str(), &first.1)), rest),
+            _ => (None, states.as_slice()),
         };
         self.store
             .commit(&Commit {
@@ -457,7 +526,8 @@ impl Engine {
                 assignments,
                 panic: (farm.panic != self.farm.panic).then_some(farm.panic),
                 events: &events,
-                zone: zone_changed.then_some((zone_name.as_str(), &state)),
+                zone: forward_state,
+                other_zones: other_states.iter().map(|(name, state)| (name.as_str(), state)).collect(),
                 ..Commit::names_between(&self.farm, &farm)
             })
             .await?;
@@ -469,16 +539,15 @@ impl Engine {
                 to = e.to_role.as_deref().unwrap_or("-"),
                 actor = %e.actor,
                 reason = %e.reason,
-                serial = zone.serial(),
+                serial,
                 "change"
             );
             if e.kind == "panic" {
                 warn!(reason = %e.reason, "fail-static: keeping the last good set published");
             }
         }
-        let serial = zone.serial();
-        if zone_changed || zone.secondaries() != current.zone().secondaries() {
-            self.publisher.publish(zone)?;
+        if !changed.is_empty() || served_differs {
+            self.publisher.publish(zones)?;
         }
         self.spf_expiry = self
             .policy
@@ -490,7 +559,7 @@ impl Engine {
         self.membership = membership;
         Ok(TickReport {
             steps,
-            serial: zone_changed.then_some(serial),
+            serial: forward_changed.then_some(serial),
             events,
         })
     }

@@ -6,6 +6,7 @@
 //! Zone transfers are handed back to the transport, which alone knows the
 //! peer and can send several messages.
 
+use crate::catalog::Zones;
 use crate::snapshot::{Prepared, Snapshot};
 use crate::wire::{
     CLASS_IN, EDNS_PAYLOAD, HEADER_LEN, Malformed, PLAIN_UDP_LIMIT, Request, flags, opcode, rcode, rtype,
@@ -34,9 +35,12 @@ pub enum Outcome<'a> {
 /// EDNS extended RCODE BADVERS (16), upper eight bits (RFC 6891 §6.1.3).
 const BADVERS_UPPER: u8 = 1;
 
-/// Answers `packet` from `snapshot`, writing the reply into `out`.
-pub fn respond<'a>(
-    snapshot: &Snapshot,
+/// Answers `packet` from the zone of `zones` that holds its name (see
+/// [`crate::Catalog::find`]), writing the reply into `out`. Names in no zone
+/// served are refused. A transfer is handed back for the apex it names:
+/// [`crate::Catalog::find`] gives the transport that zone again.
+pub fn respond<'a, Z: Zones + ?Sized>(
+    zones: &Z,
     packet: &'a [u8],
     transport: Transport,
     out: &mut Vec<u8>,
@@ -65,7 +69,7 @@ pub fn respond<'a>(
         write_error(out, &req, rcode::FORMERR, 0);
         return Outcome::Reply;
     }
-    let Some(apex_at) = req.qname_lower.suffix_offset(snapshot.origin_wire()) else {
+    let Some((snapshot, apex_at)) = zones.find(req.qname_lower.as_bytes()) else {
         write_error(out, &req, rcode::REFUSED, 0);
         return Outcome::Reply;
     };

@@ -1,15 +1,18 @@
 //! muster's authoritative DNS data plane.
 //!
-//! The controller builds a [`Zone`] (plain data) and hands it to a
-//! [`ZonePublisher`], which compiles it into an immutable [`Snapshot`] of
-//! precomputed wire answers and swaps it in atomically. The servers in
-//! [`server`] read the current snapshot for every query and never block on
-//! the controller; [`notify`] tells secondaries about each new serial.
+//! The controller builds the [`Zone`]s it serves (plain data: a forward zone
+//! and its reverse zones) and hands them to a [`ZonePublisher`], which
+//! compiles each changed one into an immutable [`Snapshot`] of precomputed
+//! wire answers and swaps the whole [`Catalog`] in atomically. The servers in
+//! [`server`] read the current catalog for every query, answer from the zone
+//! that holds the name, and never block on the controller; [`notify`] tells
+//! each zone's secondaries about each new serial of that zone.
 //!
 //! Nothing here touches a database or the policy: this crate only knows
 //! zones and the DNS protocol.
 
 mod answer;
+mod catalog;
 pub mod notify;
 mod parse;
 mod publish;
@@ -22,7 +25,8 @@ mod zone;
 mod zonefile;
 
 pub use answer::{Outcome, Transport, respond};
-pub use publish::{PublishError, SharedSnapshot, ZonePublisher};
+pub use catalog::{Catalog, Zones};
+pub use publish::{PublishError, SharedCatalog, ZonePublisher};
 pub use snapshot::Snapshot;
 pub use stats::{DnsCounts, DnsStats, QueryType, ResponseCode};
 pub use xfr::{ixfr_over_udp, refuse, transfer_messages};

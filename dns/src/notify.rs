@@ -1,17 +1,26 @@
-//! NOTIFY (RFC 1996): tell every secondary about each new serial, retrying
-//! until it acknowledges or a newer serial makes the message moot.
+//! NOTIFY (RFC 1996): tell each zone's secondaries about each new serial of
+//! that zone, retrying until they acknowledge or a newer serial of the same
+//! zone makes the message moot.
+//!
+//! Zones are independent: a change to a reverse zone notifies the reverse
+//! zone's secondaries only, and does not cut short the retries still going
+//! on for the forward zone.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use hickory_proto::rr::Name;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::publish::SharedSnapshot;
+use crate::catalog::Catalog;
+use crate::snapshot::Snapshot;
 use crate::wire::{HEADER_LEN, Writer, flags, name_to_wire, opcode, rcode, rtype};
 
 /// How NOTIFY is retried.
@@ -33,51 +42,99 @@ impl Default for NotifyConfig {
     }
 }
 
-/// Sends NOTIFY for the current serial at start and for every new serial
-/// until `cancel` fires.
+/// The NOTIFY round of one zone: what it announces, and how to stop it.
+struct Round {
+    serial: u32,
+    secondaries: Vec<SocketAddr>,
+    cancel: CancellationToken,
+}
+
+/// Sends NOTIFY for every zone served at start, then, for each catalog
+/// published, for every zone whose serial (or list of secondaries) changed,
+/// to that zone's secondaries; until `cancel` fires. `catalogs` comes from
+/// [`crate::ZonePublisher::subscribe`].
 pub fn spawn_notifier(
-    zone: SharedSnapshot,
-    mut serials: watch::Receiver<u32>,
+    mut catalogs: watch::Receiver<Arc<Catalog>>,
     config: NotifyConfig,
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut rounds: HashMap<Name, Round> = HashMap::new();
+        let mut sends = JoinSet::new();
         loop {
-            serials.borrow_and_update();
-            let round = cancel.child_token();
-            let snapshot = zone.load_full();
-            let mut sends = JoinSet::new();
-            for &target in snapshot.zone().secondaries() {
-                let message = notify_message(&snapshot, random_id());
-                let (config, round) = (config.clone(), round.clone());
-                let serial = snapshot.serial();
-                sends.spawn(async move {
-                    tokio::select! {
-                        () = round.cancelled() => {}
-                        () = notify_one(target, &message, serial, &config) => {}
-                    }
-                });
-            }
-            tokio::select! {
-                () = cancel.cancelled() => {
-                    round.cancel();
-                    sends.shutdown().await;
-                    return;
+            let catalog = Arc::clone(&catalogs.borrow_and_update());
+            // Zones no longer served: stop telling anyone about them.
+            rounds.retain(|origin, round| {
+                let served = catalog.zone(origin).is_some();
+                if !served {
+                    round.cancel.cancel();
                 }
-                changed = serials.changed() => {
-                    // A newer serial supersedes whatever is still retrying.
-                    round.cancel();
-                    sends.shutdown().await;
+                served
+            });
+            for snapshot in catalog.iter() {
+                let zone = snapshot.zone();
+                let same = rounds
+                    .get(zone.origin())
+                    .is_some_and(|r| r.serial == zone.serial() && r.secondaries == zone.secondaries());
+                if same {
+                    continue;
+                }
+                // A newer serial supersedes whatever is still retrying for
+                // this zone.
+                if let Some(old) = rounds.remove(zone.origin()) {
+                    old.cancel.cancel();
+                }
+                let round = cancel.child_token();
+                start_round(&mut sends, snapshot, &config, &round);
+                rounds.insert(
+                    zone.origin().clone(),
+                    Round {
+                        serial: zone.serial(),
+                        secondaries: zone.secondaries().to_vec(),
+                        cancel: round,
+                    },
+                );
+            }
+            // Reap the sends that finished or were cancelled.
+            while sends.try_join_next().is_some() {}
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                changed = catalogs.changed() => {
                     if changed.is_err() {
-                        return;
+                        break;
                     }
                 }
             }
         }
+        for round in rounds.values() {
+            round.cancel.cancel();
+        }
+        sends.shutdown().await;
     })
 }
 
-async fn notify_one(target: SocketAddr, message: &[u8], serial: u32, config: &NotifyConfig) {
+/// Spawns one NOTIFY per secondary of `snapshot`'s zone, each stopped by `round`.
+fn start_round(
+    sends: &mut JoinSet<()>,
+    snapshot: &Snapshot,
+    config: &NotifyConfig,
+    round: &CancellationToken,
+) {
+    let serial = snapshot.serial();
+    let origin = snapshot.zone().origin();
+    for &target in snapshot.zone().secondaries() {
+        let message = notify_message(snapshot, random_id());
+        let (config, round, origin) = (config.clone(), round.clone(), origin.clone());
+        sends.spawn(async move {
+            tokio::select! {
+                () = round.cancelled() => {}
+                () = notify_one(target, &message, &origin, serial, &config) => {}
+            }
+        });
+    }
+}
+
+async fn notify_one(target: SocketAddr, message: &[u8], zone: &Name, serial: u32, config: &NotifyConfig) {
     let bind: SocketAddr = if target.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
@@ -86,7 +143,7 @@ async fn notify_one(target: SocketAddr, message: &[u8], serial: u32, config: &No
     let socket = match UdpSocket::bind(bind).await {
         Ok(s) => s,
         Err(e) => {
-            warn!(%target, error = %e, "cannot open a socket for NOTIFY");
+            warn!(%target, %zone, error = %e, "cannot open a socket for NOTIFY");
             return;
         }
     };
@@ -94,23 +151,23 @@ async fn notify_one(target: SocketAddr, message: &[u8], serial: u32, config: &No
     let mut wait = config.first_timeout;
     for attempt in 1..=config.attempts {
         if let Err(e) = socket.send_to(message, target).await {
-            debug!(%target, error = %e, attempt, "NOTIFY send failed");
+            debug!(%target, %zone, error = %e, attempt, "NOTIFY send failed");
         } else {
             match tokio::time::timeout(wait, await_ack(&socket, target, id)).await {
                 Ok(rcode::NOERROR) => {
-                    info!(%target, serial, attempt, "NOTIFY acknowledged");
+                    info!(%target, %zone, serial, attempt, "NOTIFY acknowledged");
                     return;
                 }
                 Ok(code) => {
-                    warn!(%target, serial, rcode = code, "secondary rejected NOTIFY");
+                    warn!(%target, %zone, serial, rcode = code, "secondary rejected NOTIFY");
                     return;
                 }
-                Err(_) => debug!(%target, serial, attempt, "no NOTIFY acknowledgement yet"),
+                Err(_) => debug!(%target, %zone, serial, attempt, "no NOTIFY acknowledgement yet"),
             }
         }
         wait = (wait * 2).min(Duration::from_secs(30));
     }
-    warn!(%target, serial, attempts = config.attempts, "secondary never acknowledged NOTIFY");
+    warn!(%target, %zone, serial, attempts = config.attempts, "secondary never acknowledged NOTIFY");
 }
 
 /// Waits for the response to our NOTIFY; returns its RCODE.
@@ -133,7 +190,7 @@ async fn await_ack(socket: &UdpSocket, target: SocketAddr, id: u16) -> u8 {
 }
 
 /// A NOTIFY for the snapshot's zone carrying its SOA (RFC 1996 §3.7).
-pub fn notify_message(snapshot: &crate::Snapshot, id: u16) -> Vec<u8> {
+pub fn notify_message(snapshot: &Snapshot, id: u16) -> Vec<u8> {
     let zone = snapshot.zone();
     let origin = name_to_wire(zone.origin());
     let mut head = Vec::with_capacity(64);

@@ -1,4 +1,4 @@
-//! UDP and TCP listeners answering from the current snapshot.
+//! UDP and TCP listeners answering from the current catalog of zones.
 //!
 //! UDP runs on dedicated threads, one per `SO_REUSEPORT` socket, each a
 //! plain receive–answer–send loop with its own buffers: no task per
@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::answer::{Outcome, Transport, respond};
-use crate::publish::SharedSnapshot;
+use crate::catalog::Catalog;
+use crate::publish::SharedCatalog;
 use crate::snapshot::Snapshot;
 use crate::stats::{DnsStats, QueryType, TcpCounter, UdpCounter, reply_qtype};
 use crate::wire::{Request, rtype};
@@ -91,11 +92,12 @@ const UDP_POLL: Duration = Duration::from_millis(200);
 /// Kernel receive buffer asked for per UDP socket: bursts queue, not drop.
 const UDP_RECV_BUFFER: usize = 4 << 20;
 
-/// Binds every listener and starts serving `zone` until `cancel` fires.
-/// Binding errors are returned before anything is spawned for that address.
+/// Binds every listener and starts serving the zones of `zones` until
+/// `cancel` fires. Binding errors are returned before anything is spawned
+/// for that address.
 pub async fn spawn_dns_server(
     config: &DnsConfig,
-    zone: SharedSnapshot,
+    zones: SharedCatalog,
     cancel: CancellationToken,
 ) -> io::Result<DnsServer> {
     let udp_workers = config.udp_workers.max(1);
@@ -115,18 +117,18 @@ pub async fn spawn_dns_server(
         info!(%local, udp_workers = udp.len(), "DNS listening on UDP and TCP");
         server.local.push(local);
         for (i, socket) in udp.into_iter().enumerate() {
-            let zone = Arc::clone(&zone);
+            let zones = Arc::clone(&zones);
             let cancel = cancel.clone();
             let counter = stats.udp_writer(server.udp_threads.len());
             let thread = std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
-                .spawn(move || run_udp(&socket, &zone, &counter, &cancel))?;
+                .spawn(move || run_udp(&socket, &zones, &counter, &cancel))?;
             server.udp_threads.push(thread);
         }
         let listener = TcpListener::from_std(tcp)?;
         server.tcp_tasks.push(tokio::spawn(run_tcp_listener(
             listener,
-            Arc::clone(&zone),
+            Arc::clone(&zones),
             Arc::clone(&permits),
             tcp_counter.clone(),
             config.tcp_idle,
@@ -184,7 +186,7 @@ fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-fn run_udp(socket: &UdpSocket, zone: &SharedSnapshot, counter: &UdpCounter, cancel: &CancellationToken) {
+fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, cancel: &CancellationToken) {
     let mut packet = [0u8; 4096];
     let mut out = Vec::with_capacity(4096);
     while !cancel.is_cancelled() {
@@ -196,15 +198,15 @@ fn run_udp(socket: &UdpSocket, zone: &SharedSnapshot, counter: &UdpCounter, canc
                 continue;
             }
         };
-        let snapshot = zone.load();
-        let qtype = match respond(&snapshot, &packet[..len], Transport::Udp, &mut out) {
+        let catalog = zones.load();
+        let qtype = match respond(&**catalog, &packet[..len], Transport::Udp, &mut out) {
             Outcome::Reply => reply_qtype(&out),
             Outcome::Drop => {
                 counter.dropped();
                 continue;
             }
             Outcome::Transfer(req) => {
-                udp_transfer(&snapshot, &req, peer, &mut out);
+                udp_transfer(&catalog, &req, peer, &mut out);
                 QueryType::of(req.qtype)
             }
         };
@@ -216,12 +218,18 @@ fn run_udp(socket: &UdpSocket, zone: &SharedSnapshot, counter: &UdpCounter, canc
 }
 
 /// AXFR is TCP only; IXFR over UDP gets our SOA so the client moves to TCP.
-fn udp_transfer(snapshot: &Snapshot, req: &Request<'_>, peer: SocketAddr, out: &mut Vec<u8>) {
-    if req.qtype == rtype::IXFR && may_transfer(snapshot, peer.ip()) {
-        ixfr_over_udp(snapshot, req, out);
-    } else {
-        refuse(req, out);
+fn udp_transfer(catalog: &Catalog, req: &Request<'_>, peer: SocketAddr, out: &mut Vec<u8>) {
+    match transfer_zone(catalog, req, peer.ip()) {
+        Some(snapshot) if req.qtype == rtype::IXFR => ixfr_over_udp(snapshot, req, out),
+        _ => refuse(req, out),
     }
+}
+
+/// The zone a transfer request names at its apex, if `peer` is one of that
+/// zone's secondaries: each zone is transferred only to its own.
+fn transfer_zone<'c>(catalog: &'c Catalog, req: &Request<'_>, peer: IpAddr) -> Option<&'c Snapshot> {
+    let (snapshot, apex_at) = catalog.find(req.qname_lower.as_bytes())?;
+    (apex_at == 0 && may_transfer(snapshot, peer)).then_some(snapshot)
 }
 
 /// Only the zone's secondaries may transfer it.
@@ -236,7 +244,7 @@ fn may_transfer(snapshot: &Snapshot, peer: IpAddr) -> bool {
 
 async fn run_tcp_listener(
     listener: TcpListener,
-    zone: SharedSnapshot,
+    zones: SharedCatalog,
     permits: Arc<Semaphore>,
     counter: TcpCounter,
     idle: Duration,
@@ -260,13 +268,13 @@ async fn run_tcp_listener(
             debug!(%peer, "too many TCP connections; closing");
             continue;
         };
-        let zone = Arc::clone(&zone);
+        let zones = Arc::clone(&zones);
         let cancel = cancel.clone();
         let counter = counter.clone();
         connections.spawn(async move {
             tokio::select! {
                 () = cancel.cancelled() => {}
-                result = serve_tcp(stream, peer, &zone, &counter, idle) => {
+                result = serve_tcp(stream, peer, &zones, &counter, idle) => {
                     if let Err(e) = result {
                         debug!(%peer, error = %e, "TCP connection ended");
                     }
@@ -284,7 +292,7 @@ async fn run_tcp_listener(
 async fn serve_tcp(
     mut stream: TcpStream,
     peer: SocketAddr,
-    zone: &SharedSnapshot,
+    zones: &SharedCatalog,
     counter: &TcpCounter,
     idle: Duration,
 ) -> io::Result<()> {
@@ -301,22 +309,24 @@ async fn serve_tcp(
         tokio::time::timeout(idle, stream.read_exact(&mut packet))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "slow query"))??;
-        let snapshot = zone.load_full();
-        let (qtype, messages) = match respond(&snapshot, &packet, Transport::Tcp, &mut out) {
+        let catalog = zones.load_full();
+        let (qtype, messages) = match respond(&*catalog, &packet, Transport::Tcp, &mut out) {
             Outcome::Reply => (reply_qtype(&out), vec![std::mem::take(&mut out)]),
             Outcome::Drop => {
                 counter.dropped();
                 return Ok(());
             }
-            Outcome::Transfer(req) if may_transfer(&snapshot, peer.ip()) => {
-                info!(%peer, serial = snapshot.serial(), kind = if req.qtype == rtype::AXFR { "AXFR" } else { "IXFR" }, "zone transfer");
-                (QueryType::of(req.qtype), transfer_messages(&snapshot, &req))
-            }
-            Outcome::Transfer(req) => {
-                debug!(%peer, "zone transfer refused");
-                refuse(&req, &mut out);
-                (QueryType::of(req.qtype), vec![std::mem::take(&mut out)])
-            }
+            Outcome::Transfer(req) => match transfer_zone(&catalog, &req, peer.ip()) {
+                Some(snapshot) => {
+                    info!(%peer, zone = %snapshot.zone().origin(), serial = snapshot.serial(), kind = if req.qtype == rtype::AXFR { "AXFR" } else { "IXFR" }, "zone transfer");
+                    (QueryType::of(req.qtype), transfer_messages(snapshot, &req))
+                }
+                None => {
+                    debug!(%peer, "zone transfer refused");
+                    refuse(&req, &mut out);
+                    (QueryType::of(req.qtype), vec![std::mem::take(&mut out)])
+                }
+            },
         };
         if let Some(first) = messages.first() {
             counter.answered(qtype, first);

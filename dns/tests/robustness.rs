@@ -81,9 +81,9 @@ fn snapshot() -> &'static Snapshot {
         let mut publisher = ZonePublisher::new(build(1, 0));
         for serial in 2..=4 {
             let extra = usize::try_from(serial).expect("small");
-            publisher.publish(build(serial, extra)).expect("publish");
+            publisher.publish(vec![build(serial, extra)]).expect("publish");
         }
-        publisher.current()
+        publisher.current().zone(&name(ORIGIN)).cloned().expect("served")
     })
 }
 

@@ -297,7 +297,10 @@ async fn axfr_is_refused_to_strangers_and_served_to_secondaries() {
     // 127.0.0.1 becomes a secondary (any port: NOTIFY goes to 53, transfers
     // come from anywhere).
     let secondary = SocketAddr::from(([127, 0, 0, 1], 53));
-    assert_eq!(running.publisher.publish(zone(2, vec![secondary])), Ok(true));
+    assert_eq!(
+        running.publisher.publish(vec![zone(2, vec![secondary])]),
+        Ok(true)
+    );
     tcp_send(&mut stream, &query(22, ORIGIN, RecordType::AXFR)).await;
     let records = read_transfer(&mut stream, 22).await;
     // SOA + NS + glue + www + 40 × (A + MX) + SOA.
@@ -314,7 +317,7 @@ async fn axfr_is_refused_to_strangers_and_served_to_secondaries() {
             RecordData::A(Ipv4Addr::new(192, 0, 2, 9)),
         )
         .expect("new");
-    assert_eq!(running.publisher.publish(changed), Ok(true));
+    assert_eq!(running.publisher.publish(vec![changed]), Ok(true));
     tcp_send(&mut stream, &ixfr_query(23, 2)).await;
     let msg = tcp_read(&mut stream).await;
     let serials: Vec<String> = msg
@@ -363,7 +366,7 @@ async fn a_published_snapshot_is_served_at_once() {
             RecordData::A(Ipv4Addr::new(192, 0, 2, 100)),
         )
         .expect("add");
-        assert_eq!(running.publisher.publish(next), Ok(true));
+        assert_eq!(running.publisher.publish(vec![next]), Ok(true));
         let (_, msg) = udp_ask(running.addr, &query(31, ORIGIN, RecordType::SOA)).await;
         assert_eq!(soa_serial(&msg), serial, "UDP sees the new serial");
         // The same TCP connection sees it too.

@@ -83,9 +83,13 @@ fn snapshot() -> &'static Snapshot {
     static SNAPSHOT: OnceLock<Arc<Snapshot>> = OnceLock::new();
     SNAPSHOT.get_or_init(|| {
         let mut publisher = ZonePublisher::new(build(1, 20));
-        publisher.publish(build(2, 40)).expect("publish");
-        publisher.publish(build(3, 30)).expect("publish");
-        publisher.current()
+        publisher.publish(vec![build(2, 40)]).expect("publish");
+        publisher.publish(vec![build(3, 30)]).expect("publish");
+        publisher
+            .current()
+            .zone(&name(ORIGIN))
+            .cloned()
+            .expect("served")
     })
 }
 

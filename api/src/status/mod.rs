@@ -104,8 +104,8 @@ fn unauthorized_page() -> String {
 /// observations, the store's event log, the snapshot and the history.
 async fn gather(state: &ApiState) -> Status {
     let now = now_millis();
-    let snapshot = state.zone.load();
-    let serial = snapshot.serial();
+    // The forward zone's serial (the first zone served).
+    let serial = state.zone.load().iter().next().map_or(0, |s| s.serial());
     let events = recent_events(state).await;
     let mut status = Status {
         now,

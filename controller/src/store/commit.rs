@@ -33,8 +33,11 @@ pub struct Commit<'a> {
     pub panic: Option<bool>,
     /// Events to append to the log.
     pub events: &'a [Event],
-    /// The zone published with these changes: origin and state.
+    /// The zone published with these changes: origin and state. Events
+    /// without a serial get its serial.
     pub zone: Option<(&'a str, &'a ZoneState)>,
+    /// Other zones published with these changes (the reverse zones).
+    pub other_zones: Vec<(&'a str, &'a ZoneState)>,
     /// Records added through the API to insert (a row per owner, type and
     /// data; the TTL of an existing row is replaced).
     pub upsert_records: Vec<&'a StaticRecord>,
@@ -234,7 +237,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            if let Some((zone, state)) = commit.zone {
+            for (zone, state) in commit.zone.iter().chain(&commit.other_zones) {
                 sqlx::query(SAVE_ZONE_STATE)
                     .bind(zone)
                     .bind(i64::from(state.serial))
