@@ -353,6 +353,46 @@ fn every_zone_passes_kzonecheck_and_every_host_s_ptr_confirms_its_name() {
     );
     // A name in no zone muster serves.
     assert_eq!(support::dig(m.dns, &["-x", "127.0.99.1"]).status, "REFUSED");
+
+    // The API and the CLI show each zone.
+    let (status, zones) = call(m.api, "GET", "/api/v1/zones", Some(ADMIN), None);
+    assert_eq!(status, 200, "{zones}");
+    let origins: Vec<&str> = zones
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|z| z["zone"].as_str())
+        .collect();
+    assert_eq!(origins, ["lists.example.test.", "10.0.127.in-addr.arpa."]);
+    let (status, reverse) = call(
+        m.api,
+        "GET",
+        "/api/v1/zone?name=10.0.127.in-addr.arpa",
+        Some(ADMIN),
+        None,
+    );
+    assert_eq!(status, 200, "{reverse}");
+    assert!(
+        reverse["zone_file"]
+            .as_str()
+            .is_some_and(|z| z.contains("PTR smurf1.lists.example.test.")),
+        "{reverse}"
+    );
+    let (status, _) = call(m.api, "GET", "/api/v1/zone?name=example.org", Some(ADMIN), None);
+    assert_eq!(status, 404);
+    let cli = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(["zone", "--all", "--api", &format!("http://{}", m.api)])
+        .env("MUSTER_TOKEN", ADMIN)
+        .output()
+        .expect("muster zone");
+    let text = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        cli.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert!(text.contains("; zone lists.example.test. serial"), "{text}");
+    assert!(text.contains("; zone 10.0.127.in-addr.arpa. serial"), "{text}");
 }
 
 #[test]

@@ -255,9 +255,18 @@ impl Client {
         self.call(Method::GET, &["events"], |r| r.query(query)).await
     }
 
-    /// `GET /api/v1/zone`.
-    pub async fn zone(&self) -> Result<Reply<ZoneView>, ClientError> {
-        self.call(Method::GET, &["zone"], |r| r).await
+    /// `GET /api/v1/zone`: the forward zone, or the served zone `name`.
+    pub async fn zone(&self, name: Option<&str>) -> Result<Reply<ZoneView>, ClientError> {
+        self.call(Method::GET, &["zone"], |r| match name {
+            Some(name) => r.query(&[("name", name)]),
+            None => r,
+        })
+        .await
+    }
+
+    /// `GET /api/v1/zones`: every zone served, the forward zone first.
+    pub async fn zones(&self) -> Result<Reply<Vec<ZoneView>>, ClientError> {
+        self.call(Method::GET, &["zones"], |r| r).await
     }
 
     /// `GET /api/v1/records`: the policy's static records and the API's.

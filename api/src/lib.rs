@@ -32,7 +32,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::Router;
 use axum::extract::Extension;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -98,6 +98,7 @@ fn documented_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(readyz))
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(zone))
+        .routes(routes!(zones))
         .routes(routes!(farm::pools))
         .routes(routes!(hosts::list_hosts, operations::register))
         .routes(routes!(hosts::get_host, operations::remove))
@@ -213,24 +214,72 @@ async fn readyz(State(state): State<ApiState>) -> Response {
     }
 }
 
-/// The zone as published, with its serial.
+/// The forward zone as published, with its serial; with `?name=`, any
+/// zone muster serves (a reverse zone).
 #[utoipa::path(
     get,
     path = "/api/v1/zone",
     tag = "zone",
     security(("bearer" = [])),
+    params(ZoneQuery),
     responses(
         (status = 200, description = "The zone DNS serves now", body = ZoneView),
         (status = 401, description = "No valid operator token", body = ErrorResponse),
+        (status = 404, description = "No such zone is served", body = ErrorResponse),
     )
 )]
-async fn zone(State(state): State<ApiState>, _: auth::Reader) -> Result<Json<ZoneView>, ApiError> {
+async fn zone(
+    State(state): State<ApiState>,
+    _: auth::Reader,
+    Query(query): Query<ZoneQuery>,
+) -> Result<Json<ZoneView>, ApiError> {
     let catalog = state.zone.load();
-    let forward = catalog
-        .iter()
-        .next()
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no zone is served"))?;
-    Ok(Json(ZoneView::from_snapshot(forward)))
+    let found = match &query.name {
+        None => catalog.iter().next(),
+        Some(name) => {
+            let origin = hickory_proto::rr::Name::from_ascii(name)
+                .map(|n| {
+                    let mut n = n.to_lowercase();
+                    n.set_fqdn(true);
+                    n
+                })
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid",
+                        format!("{name:?}: {e}"),
+                    )
+                })?;
+            catalog.zone(&origin)
+        }
+    };
+    let zone =
+        found.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such zone is served"))?;
+    Ok(Json(ZoneView::from_snapshot(zone)))
+}
+
+/// Which zone `GET /api/v1/zone` shows.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
+pub struct ZoneQuery {
+    /// The zone's origin (`10.0.127.in-addr.arpa`); the forward zone when absent.
+    pub name: Option<String>,
+}
+
+/// Every zone muster serves: the forward zone first, then the reverse
+/// zones, each with its own serial and records.
+#[utoipa::path(
+    get,
+    path = "/api/v1/zones",
+    tag = "zone",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every zone DNS serves now", body = Vec<ZoneView>),
+        (status = 401, description = "No valid operator token", body = ErrorResponse),
+    )
+)]
+async fn zones(State(state): State<ApiState>, _: auth::Reader) -> Json<Vec<ZoneView>> {
+    let catalog = state.zone.load();
+    Json(catalog.iter().map(|s| ZoneView::from_snapshot(s)).collect())
 }
 
 async fn not_found() -> ApiError {

@@ -94,3 +94,125 @@ fn load_of(policy: &Policy, role: &Role, observed: &Observed, host: &str) -> f64
 fn ttl(policy: &Policy, role: &Role) -> u32 {
     role.records.iter().map(|r| r.ttl).min().unwrap_or(policy.ttl)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::observed::Report;
+    use crate::policy::load_str;
+
+    const POLICY: &str = r#"
+zone: lists.example.test
+ttl: 30
+nameservers: [ns1.example.net.]
+roles:
+  smtp-in:
+    publish_max: 2
+    records: [ { name: "@", type: MX, priority: 10, ttl: 60 } ]
+"#;
+
+    fn policy() -> Policy {
+        load_str(Path::new("test.yaml"), POLICY).expect("policy loads")
+    }
+
+    fn loads(pairs: &[(&str, f64)]) -> Observed {
+        let mut observed = Observed::default();
+        for (host, load) in pairs {
+            let mut report = Report::default();
+            report.metrics.insert("load1".to_owned(), *load);
+            observed.record(host, report, 0, 3_000);
+        }
+        observed
+    }
+
+    fn pool(hosts: &[&str]) -> Membership {
+        Membership::from([(
+            "smtp-in".to_owned(),
+            hosts.iter().map(|h| (*h).to_owned()).collect(),
+        )])
+    }
+
+    #[test]
+    fn the_least_loaded_members_are_published_first() {
+        let observed = loads(&[("a", 3.0), ("b", 0.5), ("c", 1.0), ("d", 2.0)]);
+        let mut choices = Choices::new();
+        let out = bound(
+            &policy(),
+            pool(&["a", "b", "c", "d"]),
+            &Membership::new(),
+            &mut choices,
+            &observed,
+            0,
+        );
+        assert_eq!(out, pool(&["b", "c"]));
+    }
+
+    #[test]
+    fn the_choice_is_sticky_within_a_ttl_and_swaps_one_for_a_clear_gain_after() {
+        let p = policy();
+        let mut choices = Choices::new();
+        let previous = pool(&["a", "b"]);
+        // Still in the pool, so kept; `c` is idler, but the choice was just made.
+        choices.insert("smtp-in".to_owned(), 0);
+        let observed = loads(&[("a", 3.0), ("b", 1.0), ("c", 0.1)]);
+        let out = bound(
+            &p,
+            pool(&["a", "b", "c"]),
+            &previous,
+            &mut choices,
+            &observed,
+            59_000,
+        );
+        assert_eq!(out, previous);
+        // A TTL later: the busiest member gives way to the idlest candidate.
+        let out = bound(
+            &p,
+            pool(&["a", "b", "c"]),
+            &previous,
+            &mut choices,
+            &observed,
+            60_000,
+        );
+        assert_eq!(out, pool(&["b", "c"]));
+        assert_eq!(choices["smtp-in"], 60_000);
+        // No swap for less than the hysteresis.
+        let observed = loads(&[("b", 1.0), ("c", 1.0), ("a", 0.9)]);
+        let out = bound(
+            &p,
+            pool(&["a", "b", "c"]),
+            &pool(&["b", "c"]),
+            &mut choices,
+            &observed,
+            200_000,
+        );
+        assert_eq!(out, pool(&["b", "c"]));
+    }
+
+    #[test]
+    fn a_gap_is_filled_at_once_and_small_pools_are_untouched() {
+        let p = policy();
+        let mut choices = Choices::from([("smtp-in".to_owned(), 0)]);
+        let observed = loads(&[("a", 3.0), ("c", 1.0), ("d", 2.0)]);
+        // `b` left the pool (dead, drained): filled with the idlest at once.
+        let out = bound(
+            &p,
+            pool(&["a", "c", "d"]),
+            &pool(&["a", "b"]),
+            &mut choices,
+            &observed,
+            1_000,
+        );
+        assert_eq!(out, pool(&["a", "c"]));
+        let out = bound(
+            &p,
+            pool(&["a", "c"]),
+            &pool(&["a"]),
+            &mut choices,
+            &observed,
+            1_000,
+        );
+        assert_eq!(out, pool(&["a", "c"]));
+    }
+}

@@ -432,10 +432,21 @@ impl Engine {
         let served = |origin: &Name| catalog.zone(origin).map(|s| s.zone());
         // After a reload that renames the zone, the zone served so far.
         let forward_served = served(&self.policy.zone).or_else(|| catalog.iter().next().map(|s| s.zone()));
-        let mut zones = vec![build_zone(&self.policy, farm, membership, now, 0, forward_served)?];
+        let mut zones = vec![build_zone(
+            &self.policy,
+            farm,
+            membership,
+            now,
+            0,
+            forward_served,
+        )?];
         zones.extend(build_reverse_zones(&self.policy, farm)?);
         for (i, zone) in zones.iter_mut().enumerate() {
-            let current = if i == 0 { forward_served } else { served(zone.origin()) };
+            let current = if i == 0 {
+                forward_served
+            } else {
+                served(zone.origin())
+            };
             let serial = match current {
                 Some(current) if zone.same_content(current) && zone.origin() == current.origin() => {
                     current.serial()
@@ -466,7 +477,11 @@ impl Engine {
         };
         let changed: Vec<&Zone> = zones
             .iter()
-            .filter(|zone| catalog.zone(zone.origin()).is_none_or(|s| s.serial() != zone.serial()))
+            .filter(|zone| {
+                catalog
+                    .zone(zone.origin())
+                    .is_none_or(|s| s.serial() != zone.serial())
+            })
             .collect();
         // Zones added or dropped by a reload, or new secondaries: publish
         // even when no content changed.
@@ -527,7 +542,10 @@ impl Engine {
                 panic: (farm.panic != self.farm.panic).then_some(farm.panic),
                 events: &events,
                 zone: forward_state,
-                other_zones: other_states.iter().map(|(name, state)| (name.as_str(), state)).collect(),
+                other_zones: other_states
+                    .iter()
+                    .map(|(name, state)| (name.as_str(), state))
+                    .collect(),
                 ..Commit::names_between(&self.farm, &farm)
             })
             .await?;

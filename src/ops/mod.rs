@@ -68,9 +68,10 @@ pub(crate) enum OpsCommand {
     /// The event log, oldest first; `--follow` streams new events.
     #[command(after_help = EXIT_STATUS)]
     Events(EventsArgs),
-    /// The zone as published: its serial and records.
+    /// A zone as published: its serial and records. The forward zone, or
+    /// the one named (a reverse zone); `--all` shows every zone served.
     #[command(after_help = EXIT_STATUS)]
-    Zone(BareArgs),
+    Zone(ZoneArgs),
     /// Reread the server's policy file and put it in force.
     #[command(after_help = EXIT_STATUS)]
     Reload(BareArgs),
@@ -116,6 +117,18 @@ impl std::fmt::Debug for ApiArgs {
 /// Only the API flags.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BareArgs {
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+/// `muster zone [ZONE] [--all]`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ZoneArgs {
+    /// The zone to show (`10.0.127.in-addr.arpa`); the forward zone when absent.
+    zone: Option<String>,
+    /// Every zone served: the forward zone, then the reverse zones.
+    #[arg(long, conflicts_with = "zone")]
+    all: bool,
     #[command(flatten)]
     api: ApiArgs,
 }
@@ -306,7 +319,7 @@ async fn dispatch(command: OpsCommand) -> Result<(), OpsError> {
     match command {
         C::Hosts(a) => show::hosts(&Ctx::try_new(&a.api)?, a.host.as_deref()).await,
         C::Pools(a) => show::pools(&Ctx::try_new(&a.api)?).await,
-        C::Zone(a) => show::zone(&Ctx::try_new(&a.api)?).await,
+        C::Zone(a) => show::zone(&Ctx::try_new(&a.api)?, a.zone.as_deref(), a.all).await,
         C::Move(a) => change::move_host(&Ctx::try_new(&a.api)?, &a.host, &a.role, a.now, a.force).await,
         C::Drain(a) => change::drain(&Ctx::try_new(&a.api)?, &a.host, a.force).await,
         C::Cordon(a) => change::cordon(&Ctx::try_new(&a.api)?, &a.host, a.force).await,

@@ -37,13 +37,39 @@ pub(super) async fn pools(ctx: &Ctx) -> Result<(), OpsError> {
     print(&pools_text(&reply.value, ctx.colour))
 }
 
-/// `muster zone`.
-pub(super) async fn zone(ctx: &Ctx) -> Result<(), OpsError> {
-    let reply = ctx.client.zone().await?;
+/// `muster zone [ZONE] [--all]`: one zone (the forward zone by default),
+/// or every zone served.
+pub(super) async fn zone(ctx: &Ctx, name: Option<&str>, all: bool) -> Result<(), OpsError> {
+    if all {
+        let reply = ctx.client.zones().await?;
+        if ctx.json {
+            return print_json(&reply.json);
+        }
+        let texts: Vec<String> = reply.value.iter().map(zone_text).collect();
+        return print(&texts.join("\n"));
+    }
+    let reply = ctx.client.zone(name).await?;
     if ctx.json {
         return print_json(&reply.json);
     }
-    print(&zone_text(&reply.value))
+    let mut text = zone_text(&reply.value);
+    if name.is_none() {
+        // Say which other zones there are, so the reverse zones are found.
+        let zones = ctx.client.zones().await?;
+        let others: Vec<String> = zones
+            .value
+            .iter()
+            .skip(1)
+            .map(|z| format!("{} (serial {})", z.zone, z.serial))
+            .collect();
+        if !others.is_empty() {
+            text.push_str(&format!(
+                "; also served: {}; `muster zone NAME` or `--all` shows them\n",
+                others.join(", ")
+            ));
+        }
+    }
+    print(&text)
 }
 
 fn state_cell(state: &str) -> Cell {

@@ -11,10 +11,9 @@
 //! - an MX, NS or SRV target is never a CNAME (RFC 2181 §10.3);
 //! - below a delegation (a static NS record below the apex) only A/AAAA
 //!   glue may sit, since the child zone's servers answer there;
-//! - muster's own records are muster's: nothing static beside a pool's
-//!   records (at the apex, which holds the SOA, NS and SPF anyway, nothing
-//!   of a type a pool publishes there), no static A/AAAA at a host's name, no second SPF record, no
-//!   static SOA or apex NS.
+//! - muster's own records are muster's: no static record of a type a pool
+//!   publishes at the pool's name, no static A/AAAA at a host's name, no
+//!   second SPF record, no static SOA or apex NS.
 
 use std::collections::BTreeSet;
 
@@ -320,23 +319,18 @@ fn same_name(zone: &Name, new: &Claim, old: &Claim) -> Option<String> {
         return None;
     }
     match (&new.by, &old.by) {
-        // The apex holds the SOA, NS and SPF whatever the pools do: there a
-        // static record only may not add to a pool's own type.
+        // A pool's own type at its name is the pool's: a fixed record of it
+        // would be served among the members. Other types (a TXT, a CAA)
+        // may sit beside a pool.
         (Publisher::Record { data, .. }, Publisher::Pool { role, rtype, .. })
-            if *owner == *zone && data.record_type() == *rtype =>
+            if data.record_type() == *rtype =>
         {
             Some(format!(
-                "{this} would be served beside role \"{role}\"'s {rtype} records at the apex {owner}, which \
-                 change as hosts move (a fixed {rtype} there would take the pool's traffic); add it to the \
-                 role's fallback: instead"
+                "{this} would be served among role \"{role}\"'s {rtype} records at {owner}, which change as \
+                 hosts move (a fixed {rtype} there would take the pool's traffic); add it to the role's \
+                 fallback: instead, or use another name"
             ))
         }
-        (Publisher::Record { .. }, Publisher::Pool { role, rtype, .. }) if *owner != *zone => Some(format!(
-            "{owner} is published by role \"{role}\" ({rtype}), whose records change as hosts move; a static \
-             record there would be served beside the pool's (a fixed MX would take the pool's mail, a fixed \
-             address its traffic), so no static record of any type may sit there: use another name, or add \
-             fixed records to the role's fallback:"
-        )),
         (
             Publisher::Record {
                 data: RecordData::A(_) | RecordData::Aaaa(_),

@@ -97,22 +97,25 @@ fn a_cname_at_the_spf_names_is_refused() {
 }
 
 #[test]
-fn no_static_record_beside_a_pool_or_a_host_address() {
+fn no_static_record_of_a_pool_s_type_beside_it_or_a_host_address() {
     check(
         &with_base(&[
             "records:",
-            "  - { name: smtp-out, type: TXT, data: hello }",
+            "  - { name: smtp-out, type: MX, priority: 30, target: fb }",
             "  - { name: bounces, type: MX, priority: 30, target: fb }",
             "  - { name: smurf1, type: A, address: 127.0.10.99 }",
             "  - { name: \"@\", type: NS, target: ns9 }",
         ]),
         &[
-            "11:13 smtp-out.lists.example.test. is published by role \"smtp-out\" (MX), whose records change as hosts move; a static record there would be served beside the pool's",
-            "12:13 bounces.lists.example.test. is published by role \"bounce\" (MX)",
+            "11:13 the MX record (records[0]) would be served among role \"smtp-out\"'s MX records at smtp-out.lists.example.test., which change as hosts move",
+            "12:13 the MX record (records[1]) would be served among role \"bounce\"'s MX records at bounces.lists.example.test.",
             "13:13 smurf1.lists.example.test. is host \"smurf1\"'s own name, whose address records muster publishes from the host's addresses; change the host's address",
             "14:24 the zone's own NS records come from nameservers:",
         ],
     );
+    // Another type may sit beside a pool.
+    let lines = ["records:", "  - { name: smtp-out, type: TXT, data: hello }"];
+    assert_eq!(load(&with_base(&lines)).records.len(), 1);
 }
 
 #[test]
@@ -132,7 +135,7 @@ fn at_the_apex_only_a_pool_s_own_type_is_refused() {
     check(
         &bad,
         &[
-            "8:13 the MX record (records[2]) would be served beside role \"smtp-in\"'s MX records at the apex lists.example.test., which change as hosts move",
+            "8:13 the MX record (records[2]) would be served among role \"smtp-in\"'s MX records at lists.example.test., which change as hosts move",
         ],
     );
 }
@@ -256,8 +259,8 @@ fn api_records_follow_the_same_rules() {
         &["role \"smtp-out\"", "even while it is empty"],
     );
     refused(
-        api(&record("smtp-out.lists.example.test.", "TXT", "x")),
-        &["published by role \"smtp-out\"", "fallback:"],
+        api(&record("smtp-out.lists.example.test.", "MX", "10 ms1")),
+        &["among role \"smtp-out\"'s MX records", "fallback:"],
     );
     refused(
         api(&record("_dmarc.lists.example.test.", "CNAME", "ms1")),
