@@ -219,6 +219,18 @@ impl Sim {
                 );
             }
         }
+        // Every alias is a CNAME to its host's own name, whatever the host does.
+        for (alias, host) in &self.farm.aliases {
+            let target = format!("{host}.{}", self.policy.zone);
+            let cname = zone.get(alias, RecordType::CNAME);
+            prop_assert!(
+                cname.is_some_and(|set| set.data.iter().any(|d| d.to_presentation() == target)),
+                "{alias} is not a CNAME to {target}: {cname:?}"
+            );
+        }
+        for record in &self.farm.records {
+            prop_assert!(zone.get(&record.owner, record.data.record_type()).is_some());
+        }
         Ok(())
     }
 

@@ -7,7 +7,8 @@
 //! each runs a role-change hook that takes 0–6 s and, on flaky hosts,
 //! fails the first time. Before a tick, now and then, an operator moves
 //! (with or without a drain, forced or not), drains, cordons, uncordons,
-//! pins or unpins a host, a new agent enrols, or the controller restarts
+//! pins or unpins a host, sets, moves or removes an alias, adds or removes
+//! a static record, a new agent enrols, or the controller restarts
 //! (observations lost, every agent given `dead_after`). Each tick applies
 //! every planned step and checks the rules:
 //!
@@ -43,6 +44,8 @@
 //!   spent `moves_per_tick`. A role that gave a host this tick keeps at
 //!   least its `min`;
 //! - **idempotence**: planning again at the same instant yields nothing;
+//! - **names**: an alias or record change never moves a host, every alias
+//!   is a CNAME to its host's own name and every API record is in the zone;
 //! - **SPF first** (when the case has an SPF over the first role): every
 //!   host holding the role in any phase is listed, and a host is published
 //!   in its pool only once the SPF has listed it for the record's TTL.
@@ -147,6 +150,12 @@ pub(crate) enum OpKind {
     Unpin,
     Enrol,
     Restart,
+    /// Point the alias `mail<role>` at the host (set or move).
+    Alias,
+    /// Forget the alias `mail<role>`.
+    Unalias,
+    /// Add a TXT record at `note<role>` (or remove it, when it is there).
+    Record,
 }
 
 /// An operator's change to host number `host` (modulo the farm), towards
@@ -285,6 +294,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(OpKind::Unpin),
         2 => Just(OpKind::Enrol),
         1 => Just(OpKind::Restart),
+        1 => Just(OpKind::Alias),
+        1 => Just(OpKind::Unalias),
+        1 => Just(OpKind::Record),
     ];
     (
         kind,

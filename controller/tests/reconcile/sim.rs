@@ -4,13 +4,16 @@
 
 use std::collections::BTreeMap;
 
+use hickory_proto::rr::Name;
 use muster_controller::engine::assignment_state;
 use muster_controller::farm::{Assignment, Farm, HostRecord, Millis, Phase};
 use muster_controller::observed::{Observed, Report};
+use muster_controller::operator::names::{NameChange, NameRequest, apply_name_change};
 use muster_controller::operator::{Operation, OperatorRequest, apply_operation, enrol};
-use muster_controller::policy::{Policy, Spf, SpfAll};
+use muster_controller::policy::{Policy, Spf, SpfAll, StaticRecord};
 use muster_controller::reconcile::{Step, Wanted, apply, membership, plan};
 use muster_controller::spf::{senders, track_departures};
+use muster_dns::RecordData;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -501,6 +504,9 @@ impl Sim {
                 self.log.push(format!("t+{}ms enrol {name}", self.now - START));
                 return Ok(());
             }
+            OpKind::Alias | OpKind::Unalias | OpKind::Record => {
+                return self.change_names(op, &host);
+            }
             OpKind::Move => Operation::Move {
                 role: role.clone(),
                 now: false,
@@ -565,6 +571,60 @@ impl Sim {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// An operator's change to the zone's own names, as the API makes it.
+    /// It must never fail to build into the zone (checked after the tick).
+    fn change_names(&mut self, op: &Op, host: &str) -> Result<(), TestCaseError> {
+        let name = |label: String| {
+            Name::from_ascii(label)
+                .and_then(|n| n.append_domain(&self.policy.zone))
+                .expect("a name in the zone")
+        };
+        let change = match op.kind {
+            OpKind::Alias => NameChange::SetAlias {
+                owner: name(format!("mail{}", op.role)),
+                host: host.to_owned(),
+            },
+            OpKind::Unalias => NameChange::RemoveAlias {
+                owner: name(format!("mail{}", op.role)),
+            },
+            _ => {
+                let owner = name(format!("note{}", op.role));
+                let exists = self.farm.records.iter().any(|r| r.owner == owner);
+                if exists {
+                    NameChange::RemoveRecords {
+                        owner,
+                        rtype: "TXT".to_owned(),
+                        data: None,
+                    }
+                } else {
+                    NameChange::AddRecord(StaticRecord {
+                        owner,
+                        ttl: 30,
+                        data: RecordData::txt("v=spf1 -all"),
+                    })
+                }
+            }
+        };
+        let request = NameRequest {
+            actor: "alice".to_owned(),
+            change: change.clone(),
+        };
+        let before = self.farm.clone();
+        let outcome = apply_name_change(&self.policy, &mut self.farm, &request, self.now);
+        self.log.push(format!(
+            "t+{}ms operator {change:?}: {}",
+            self.now - START,
+            outcome.as_ref().map_or_else(
+                |e| format!("refused: {e}"),
+                |events| format!("{} events", events.len())
+            )
+        ));
+        // Names never move hosts.
+        prop_assert_eq!(&before.assignments, &self.farm.assignments);
+        prop_assert_eq!(&before.hosts, &self.farm.hosts);
         Ok(())
     }
 
