@@ -515,3 +515,57 @@ fn nsd_and_knot_follow_the_forward_and_the_reverse_zone() {
     }
     drop(nsd.log());
 }
+
+#[test]
+fn publish_max_publishes_the_least_loaded_members_and_follows_the_load() {
+    let policy = policy("")
+        .replace(
+            "  smtp-out:\n    min: 1\n",
+            "  smtp-out:\n    min: 1\n    publish_max: 2\n",
+        )
+        .replace(
+            "hosts:\n",
+            "hosts:\n  - { name: smurf5, address: 127.0.10.5, role: smtp-out }\n",
+        );
+    let m = start(&policy);
+    let loads: Vec<support::Load> = (0..3).map(|_| support::Load::default()).collect();
+    loads[0].set(3.0);
+    loads[1].set(0.2);
+    loads[2].set(0.5);
+    let _agents: Vec<SimAgent> = [("smurf1", 0), ("smurf2", 1), ("smurf5", 2)]
+        .iter()
+        .map(|(name, i)| {
+            let addr = format!("127.0.10.{}", &name[5..]);
+            SimAgent::with_load(
+                m.api,
+                AGENT,
+                name,
+                &addr,
+                "smtp-out",
+                Duration::from_millis(200),
+                &loads[*i],
+            )
+        })
+        .collect();
+    let members = |m: &Muster| -> Vec<String> {
+        mx(m)
+            .into_iter()
+            .filter(|r| r.starts_with("5 "))
+            .map(|r| r.trim_start_matches("5 ").to_owned())
+            .collect()
+    };
+    eventually(Duration::from_secs(15), "the two least loaded in the MX", || {
+        (members(&m) == ["smurf2.lists.example.test.", "smurf5.lists.example.test."]).then_some(())
+    });
+    // smurf2 gets busy: after a TTL the busiest published member gives way.
+    loads[1].set(5.0);
+    eventually(Duration::from_secs(10), "smurf1 in for smurf2", || {
+        (members(&m) == ["smurf1.lists.example.test.", "smurf5.lists.example.test."]).then_some(())
+    });
+    // The fallback tier stays published whatever the bound.
+    assert!(
+        mx(&m).iter().any(|r| r == "20 fallback.lists.example.test."),
+        "{:?}",
+        mx(&m)
+    );
+}
