@@ -289,6 +289,49 @@ gen_positive_queries() {
     }'
 }
 
+# The positive zone as a whole list domain: SPF over smtp-out (its hosts
+# join the MX 1 s after the SPF lists them), a 2048-bit-sized DKIM key,
+# DMARC, a CNAME, and the reverse zones of two of its blocks.
+gen_listdomain_policy() {
+  gen_positive_policy
+  local key
+  key=$(head -c 350 /dev/zero | tr '\0' 'A')
+  cat <<EOF
+spf: { roles: [smtp-out], ttl: 1 }
+records:
+  - { name: mail2024._domainkey, type: TXT, data: "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA$key" }
+  - { name: _dmarc, type: TXT, data: "v=DMARC1; p=quarantine; rua=mailto:dmarc@$ZONE" }
+  - { name: imap, type: CNAME, target: host07 }
+reverse: [ 10.0.0.0/24, 10.0.3.0/24 ]
+EOF
+}
+
+# The positive mix with the list domain's other names, 10,000 lines: 20%
+# smtp-out MX, 15% smtp-out A, 15% a host's A, 10% SPF TXT, 10% DKIM TXT,
+# 5% DMARC TXT, 15% PTR (some for addresses with no host), 5% CNAME, 5%
+# NXDOMAIN.
+gen_listdomain_queries() {
+  positive_hosts | awk -v z="$ZONE" '
+    { host[n++] = $1 }
+    END {
+      srand(42)
+      for (i = 0; i < 10000; i++) {
+        c = (i * 37) % 100
+        if (c < 20) print "smtp-out." z " MX"
+        else if (c < 35) print "smtp-out." z " A"
+        else if (c < 50) print host[int(rand() * n)] "." z " A"
+        else if (c < 60) print z " TXT"
+        else if (c < 70) print "mail2024._domainkey." z " TXT"
+        else if (c < 75) print "_dmarc." z " TXT"
+        else if (c < 83) printf "%d.0.0.10.in-addr.arpa PTR\n", 1 + int(rand() * 5)
+        else if (c < 88) printf "%d.3.0.10.in-addr.arpa PTR\n", 1 + int(rand() * 38)
+        else if (c < 90) printf "%d.3.0.10.in-addr.arpa PTR\n", 100 + int(rand() * 150)
+        else if (c < 95) print "imap." z " A"
+        else printf "nx%08d.%s A\n", int(rand() * 100000000), z
+      }
+    }'
+}
+
 # A zone of N static hosts h000001.. (10.x.y.z) plus the header's roles with
 # small pools: N + ~10 records.
 gen_big_policy() {

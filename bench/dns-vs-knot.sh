@@ -12,6 +12,10 @@
 #   positive  ~50 host A records, a 5-member smtp-out MX pool, web A; the mix
 #             30% pool MX, 25% pool A, 20% host A, 15% www A, 10% NXDOMAIN.
 #   nxdomain  NX_HOSTS (50,000) static hosts; random non-existent names.
+#   listdomain the positive zone as a whole list domain: an SPF over
+#             smtp-out, a 2048-bit-sized DKIM key, DMARC, a CNAME, and two
+#             reverse zones (10.0.0.0/24, 10.0.3.0/24) Knot serves too; the
+#             mix adds SPF, DKIM and DMARC TXT, PTR and CNAME queries.
 #
 # Also printed: the server's CPU time per answered query (from
 # /proc/PID/stat), its CPU use per run (it should sit at the cap: otherwise
@@ -22,7 +26,7 @@
 # run first waits (IDLE_WAIT seconds at most) for a quiet second.
 #
 # Settings (environment): ROUNDS=3 DURATION=10 (seconds per run) WARMUP=2
-# SCENARIOS="positive nxdomain" NX_HOSTS=50000 CAP_PCT=50 IDLE_WAIT=10
+# SCENARIOS="positive nxdomain listdomain" NX_HOSTS=50000 CAP_PCT=50 IDLE_WAIT=10
 # QUIET_PCT=10 BENCH_ADDR=127.0.0.1 MUSTER_PORT=25353 KNOT_PORT=25354
 # API_PORT=25380 MUSTER_BIN=path (skips the build) BENCH_KEEP=1 (keeps the
 # temp dir with logs and dnsperf outputs).
@@ -35,7 +39,7 @@ source "$(dirname "$0")/dns-bench-lib.sh"
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
-SCENARIOS=${SCENARIOS:-positive nxdomain}
+SCENARIOS=${SCENARIOS:-positive nxdomain listdomain}
 NX_HOSTS=${NX_HOSTS:-50000}
 MUSTER_PORT=${MUSTER_PORT:-25353}
 KNOT_PORT=${KNOT_PORT:-25354}
@@ -56,11 +60,11 @@ MISMATCHES=0
 SUMMARY=()
 NOISY=()
 
-# start_knot DIR ZONEFILE CGROUP: sets KNOT_PID.
+# start_knot DIR ZONESDIR CGROUP: serves every ORIGIN.zone file of ZONESDIR
+# (the zones muster serves, as GET /api/v1/zones gives them); sets KNOT_PID.
 start_knot() {
-  local dir=$1 zonefile=$2 cg=$3
+  local dir=$1 zones=$2 cg=$3 file origin
   mkdir -p "$dir/db"
-  cp "$zonefile" "$dir/$ZONE.zone"
   cat >"$dir/knot.conf" <<EOF
 server:
     rundir: "$dir"
@@ -81,9 +85,12 @@ template:
     zonefile-load: whole
     journal-content: none
 zone:
-  - domain: "$ZONE"
-    file: "$ZONE.zone"
 EOF
+  for file in "$zones"/*.zone; do
+    origin=$(basename "$file" .zone)
+    cp "$file" "$dir/$origin.zone"
+    printf '  - domain: "%s"\n    file: "%s.zone"\n' "$origin" "$origin" >>"$dir/knot.conf"
+  done
   start_on_cpu0 "$cg" "$dir/knotd.log" knotd -c "$dir/knot.conf"
   KNOT_PID=$STARTED_PID
   wait_dns "$KNOT_PORT" "$KNOT_PID" knotd || { cat "$dir/knotd.log" >&2; exit 1; }
@@ -150,6 +157,10 @@ run_scenario() {
       gen_big_policy "$NX_HOSTS" >"$policy"
       gen_nxdomain_queries >"$queries"
       ;;
+    listdomain)
+      gen_listdomain_policy >"$policy"
+      gen_listdomain_queries >"$queries"
+      ;;
     *) echo "unknown scenario $scenario" >&2; exit 2 ;;
   esac
 
@@ -169,11 +180,26 @@ run_scenario() {
   start_muster "$policy" "$MUSTER_PORT" "$API_PORT" "$mcg" "$scenario-muster"
   t1=$(date +%s.%N)
   local mpid=$MUSTER_PID
-  curl -sf "http://$ADDR:$API_PORT/api/v1/zone" | jq -r .zone_file >"$dir/zone.txt"
+  if [ "$scenario" = listdomain ]; then
+    # Sending hosts join smtp-out's MX once the SPF has listed them for its
+    # TTL (1 s here): serve Knot the zone after that.
+    local waited=0
+    until [ "$(dig +short @"$ADDR" -p "$MUSTER_PORT" "smtp-out.$ZONE" MX | grep -c smurf)" = 5 ]; do
+      sleep 0.5
+      waited=$((waited + 1))
+      [ "$waited" -lt 40 ] || { echo "smtp-out never reached 5 members" >&2; exit 1; }
+    done
+  fi
+  mkdir -p "$dir/zones"
+  local zones_json origin
+  zones_json=$(curl -sf --retry 30 --retry-connrefused --retry-delay 1 "http://$ADDR:$API_PORT/api/v1/zones")
+  for origin in $(jq -r '.[].zone' <<<"$zones_json"); do
+    jq -r --arg z "$origin" '.[] | select(.zone == $z) | .zone_file' <<<"$zones_json" >"$dir/zones/${origin%.}.zone"
+  done
   local records
-  records=$(grep -c ' IN ' "$dir/zone.txt")
+  records=$(cat "$dir/zones"/*.zone | grep -c ' IN ')
   log "$scenario: starting knotd"
-  start_knot "$dir/knot" "$dir/zone.txt" "$kcg"
+  start_knot "$dir/knot" "$dir/zones" "$kcg"
   local kpid=$KNOT_PID
 
   echo
@@ -184,6 +210,11 @@ run_scenario() {
       compare_answers "smtp-out.$ZONE" MX "smtp-out.$ZONE" A "www.$ZONE" A "host07.$ZONE" A \
         "smurf3.$ZONE" A "$ZONE" MX "$ZONE" NS "$ZONE" SOA "SMTP-Out.$ZONE" MX \
         "nx12345678.$ZONE" A "smtp-out.$ZONE" AAAA "a.b.www.$ZONE" A
+      ;;
+    listdomain)
+      compare_answers "smtp-out.$ZONE" MX "$ZONE" TXT "mail2024._domainkey.$ZONE" TXT "_dmarc.$ZONE" TXT \
+        "1.0.0.10.in-addr.arpa" PTR "7.3.0.10.in-addr.arpa" PTR "200.3.0.10.in-addr.arpa" PTR \
+        "imap.$ZONE" A "host07.$ZONE" A "nx12345678.$ZONE" A
       ;;
     nxdomain)
       compare_answers "$(sed -n 1p "$queries" | cut -d' ' -f1)" A "$(sed -n 2p "$queries" | cut -d' ' -f1)" A \

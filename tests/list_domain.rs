@@ -207,7 +207,10 @@ fn a_long_spf_is_split_into_parts_that_each_pass() {
             i * 2 + 1
         ));
     }
-    let policy = policy("").replace("hosts:\n", &format!("hosts:\n{hosts}"));
+    // Their block 127.0.11.64/26 is served as an RFC 2317 classless zone.
+    let policy = policy("")
+        .replace("hosts:\n", &format!("hosts:\n{hosts}"))
+        .replace("  - 127.0.10.0/24\n", "  - 127.0.10.0/24\n  - 127.0.11.64/26\n");
     let m = start(&policy);
     let main = text(&m, "lists.example.test", "TXT");
     assert!(main.contains("include:_spf1.lists.example.test"), "{main}");
@@ -217,6 +220,23 @@ fn a_long_spf_is_split_into_parts_that_each_pass() {
         assert_eq!(spf(&m, ip), "pass", "{ip}");
     }
     assert_eq!(spf(&m, "127.0.11.2"), "fail");
+
+    // The classless zone answers the name the provider's CNAME points to
+    // (RFC 2317), and kzonecheck finds nothing wrong with it.
+    let ptr = support::dig(m.dns, &["65.64-26.11.0.127.in-addr.arpa", "PTR"]);
+    assert!(ptr.has_flag("aa"), "{}", ptr.raw);
+    assert_eq!(
+        ptr.answer_data("PTR"),
+        ["out32.lists.example.test."],
+        "{}",
+        ptr.raw
+    );
+    kzonecheck(
+        "64-26.11.0.127.in-addr.arpa",
+        &axfr(&m, "64-26.11.0.127.in-addr.arpa"),
+    );
+    // An address of the /24 outside the /26 is in no zone muster serves.
+    assert_eq!(support::dig(m.dns, &["-x", "127.0.11.1"]).status, "REFUSED");
 }
 
 /// dig's whole output for `name` `rtype`.

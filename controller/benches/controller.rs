@@ -371,6 +371,9 @@ fn main() {
         })
         .expect("engine starts");
     let start_time = t.elapsed();
+    // Inventory hosts start arriving: the agents' first reports (they hold
+    // their roles already) make them active in one tick.
+    rt.block_on(engine.tick(T0)).expect("the first tick");
     let farm = engine.farm().clone();
     let zone_len = engine
         .shared()

@@ -173,7 +173,7 @@ pub(crate) fn merge_inventory(
 /// alias an operator moved since keeps the operator's host until the
 /// policy itself changes that alias.
 fn merge_aliases(policy: &Policy, previous: Option<&Policy>, farm: &mut Farm) {
-    let before: BTreeMap<&hickory_proto::rr::Name, &str> = previous
+    let before: BTreeMap<&Name, &str> = previous
         .map(|p| p.aliases.as_slice())
         .unwrap_or_default()
         .iter()

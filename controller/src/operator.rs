@@ -438,6 +438,25 @@ fn register(ctx: &Ctx<'_>, farm: &mut Farm, new: &NewHost) -> Result<Vec<Event>,
         Assignment::active(new.role.clone(), ctx.now)
     };
     farm.assignments.insert(ctx.host.to_owned(), assignment);
+    // The SPF must still fit with the new sender in it.
+    if let Some(spf) = ctx
+        .policy
+        .spf
+        .as_ref()
+        .filter(|_| crate::spf::sends(ctx.policy, new.role.as_deref()))
+    {
+        let senders = crate::spf::senders(spf, farm, ctx.now);
+        let addresses = senders
+            .iter()
+            .filter_map(|host| farm.hosts.get(host))
+            .flat_map(|h| h.addresses.iter().copied());
+        if let Err(too_big) = spf.records(&ctx.policy.zone, addresses) {
+            return Err(OperatorError::Invalid(format!(
+                "with {} the SPF cannot list every sender: {too_big}",
+                ctx.host
+            )));
+        }
+    }
     Ok(vec![ctx.event(
         "register",
         None,
@@ -651,6 +670,50 @@ hosts:
         ));
         run(&mut farm, &members, "a", Operation::Unpin).expect("unpin");
         assert!(!farm.hosts["a"].pinned);
+    }
+
+    #[test]
+    fn registering_a_sender_the_spf_cannot_list_is_refused() {
+        let mut policy = policy();
+        // Nine includes of the operator's leave room for one part.
+        policy.spf = Some(crate::policy::Spf {
+            owner: policy.zone.clone(),
+            roles: vec!["web".to_owned()],
+            include: (0..9)
+                .map(|i| hickory_proto::rr::Name::from_ascii(format!("_spf.example{i}.net.")).expect("name"))
+                .collect(),
+            keep_after_leave: std::time::Duration::from_secs(60),
+            all: crate::policy::SpfAll::Fail,
+            ttl: 60,
+        });
+        let (mut farm, members) = farm();
+        let mut refused = None;
+        for i in 0..200u8 {
+            let request = OperatorRequest {
+                host: format!("s{i}"),
+                actor: "alice".to_owned(),
+                operation: Operation::Register(NewHost {
+                    addresses: vec![IpAddr::from([127, 0, i, 1])],
+                    role: Some("web".into()),
+                    labels: BTreeMap::new(),
+                }),
+            };
+            let mut attempt = farm.clone();
+            match apply_operation(&policy, &members, &mut attempt, &request, 1000) {
+                Ok(_) => farm = attempt,
+                Err(e) => {
+                    refused = Some((i, e));
+                    break;
+                }
+            }
+        }
+        let (i, err) = refused.expect("the SPF fills up");
+        assert!(i > 10, "refused after {i} senders: {err}");
+        assert!(matches!(err, OperatorError::Invalid(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("the SPF cannot list every sender"),
+            "{err}"
+        );
     }
 
     #[test]
