@@ -354,18 +354,24 @@ impl Engine {
             .iter()
             .map(|s| reconcile::apply(&mut farm, s, now))
             .collect();
-        let candidates = reconcile::membership(&self.policy, &farm, &obs);
-        let membership = bounded::bound(
+        let membership = self.published(&farm, &obs, now);
+        events.extend(publication_events(&self.membership, &membership, &events, now));
+        self.commit_and_publish(farm, membership, events, steps.len(), now)
+            .await
+    }
+
+    /// Who `farm` publishes now: each role's pool, bounded by its
+    /// `publish_max` (keeping the members published so far where it can).
+    fn published(&mut self, farm: &Farm, obs: &Observed, now: Millis) -> Membership {
+        let candidates = reconcile::membership(&self.policy, farm, obs);
+        bounded::bound(
             &self.policy,
             candidates,
             &self.membership,
             &mut self.choices,
-            &obs,
+            obs,
             now,
-        );
-        events.extend(publication_events(&self.membership, &membership, &events, now));
-        self.commit_and_publish(farm, membership, events, steps.len(), now)
-            .await
+        )
     }
 
     /// Applies an operator's or an enrolment's change to the farm through
@@ -377,22 +383,15 @@ impl Engine {
     ) -> Result<TickReport, EngineError> {
         let mut farm = self.farm.clone();
         let mut events = edit(&mut farm);
+        let observed = Arc::clone(&self.observed);
         let membership = {
-            let mut obs = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut obs = observed.lock().unwrap_or_else(PoisonError::into_inner);
             // Hosts new to the farm (a reload's inventory) get `dead_after`
             // to report before anyone calls them silent.
             for host in farm.hosts.values().filter(|h| !h.is_static && !h.dead) {
                 obs.assume_alive(&host.name, now);
             }
-            let candidates = reconcile::membership(&self.policy, &farm, &obs);
-            bounded::bound(
-                &self.policy,
-                candidates,
-                &self.membership,
-                &mut self.choices,
-                &obs,
-                now,
-            )
+            self.published(&farm, &obs, now)
         };
         events.extend(publication_events(&self.membership, &membership, &events, now));
         let count = events.len();
