@@ -221,7 +221,7 @@ fn name_rules_are_refused_at_their_positions() {
     let file = path.display();
     for expected in [
         format!(
-            "{file}:11:13: the CNAME record (records[2]) is a CNAME at smtp-out.lists.example.test., and role \"smtp-out\"'s MX records is published there too (published whenever the pool has members, so even while it is empty)"
+            "{file}:11:13: the CNAME record (records[2]) is a CNAME at smtp-out.lists.example.test., and muster also publishes role \"smtp-out\"'s MX records there (published whenever the pool has members, so even while it is empty)"
         ),
         format!(
             "{file}:12:5: the MX record (records[3]) points at imap.lists.example.test., which is a CNAME"

@@ -297,7 +297,7 @@ fn same_name(zone: &Name, new: &Claim, old: &Claim) -> Option<String> {
             _ => "",
         };
         return Some(format!(
-            "{cname} is a CNAME at {owner}, and {other} is published there too{moment}; a name with a CNAME \
+            "{cname} is a CNAME at {owner}, and muster also publishes {other} there{moment}; a name with a CNAME \
              can have no other data (RFC 1034 §3.6.2): give one of them another name"
         ));
     }

@@ -60,10 +60,10 @@ fn no_cname_at_the_apex_or_beside_other_data() {
         ]),
         &[
             "11:13 the CNAME record (records[0]) would put a CNAME at the zone apex lists.example.test., beside the zone's SOA and NS records; a CNAME cannot be at the apex (RFC 1034 §3.6.2)",
-            "12:13 the CNAME record (records[1]) is a CNAME at smtp-out.lists.example.test., and role \"smtp-out\"'s MX records is published there too (published whenever the pool has members, so even while it is empty)",
-            "13:13 the CNAME record (records[2]) is a CNAME at ms1.lists.example.test., and host \"ms1\"'s address records is published there too",
-            "15:13 the CNAME record (records[4]) is a CNAME at _dmarc.lists.example.test., and the TXT record (records[3]) is published there too",
-            "17:13 the CNAME record (records[6]) is a CNAME at www.lists.example.test., and the CNAME record (records[5])",
+            "12:13 the CNAME record (records[1]) is a CNAME at smtp-out.lists.example.test., and muster also publishes role \"smtp-out\"'s MX records there (published whenever the pool has members, so even while it is empty)",
+            "13:13 the CNAME record (records[2]) is a CNAME at ms1.lists.example.test., and muster also publishes host \"ms1\"'s address records there",
+            "15:13 the CNAME record (records[4]) is a CNAME at _dmarc.lists.example.test., and muster also publishes the TXT record (records[3]) there",
+            "17:13 the CNAME record (records[6]) is a CNAME at www.lists.example.test., and muster also publishes the CNAME record (records[5])",
         ],
     );
 }
@@ -91,7 +91,7 @@ fn a_cname_at_the_spf_names_is_refused() {
             "aliases: { mail: x }",
         ],
         &[
-            "4:12 the alias mail.lists.example.test. -> x.lists.example.test. (aliases: mail) is a CNAME at mail.lists.example.test., and the SPF record (spf:) is published there too",
+            "4:12 the alias mail.lists.example.test. -> x.lists.example.test. (aliases: mail) is a CNAME at mail.lists.example.test., and muster also publishes the SPF record (spf:) there",
         ],
     );
 }
