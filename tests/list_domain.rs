@@ -334,13 +334,26 @@ aliases:
 
 #[test]
 fn every_zone_passes_kzonecheck_and_every_host_s_ptr_confirms_its_name() {
-    let m = start(&policy(RECORDS));
+    // An IPv6 host too, its reverse zone a nibble-aligned /64.
+    let policy = policy(RECORDS)
+        .replace(
+            "hosts:\n",
+            "hosts:\n  - { name: v6, address: \"fd00:10::1\", static: true }\n",
+        )
+        .replace("  - 127.0.10.0/24\n", "  - 127.0.10.0/24\n  - \"fd00:10::/64\"\n");
+    let m = start(&policy);
     let _agents = agents(&m, &[("smurf1", "smtp-out"), ("smurf2", "smtp-out")]);
     eventually(Duration::from_secs(10), "smurf1 and smurf2 in the MX", || {
         (in_mx(&m, "smurf1") && in_mx(&m, "smurf2")).then_some(())
     });
     kzonecheck("lists.example.test", &axfr(&m, "lists.example.test"));
     kzonecheck("10.0.127.in-addr.arpa", &axfr(&m, "10.0.127.in-addr.arpa"));
+    let ip6_zone = "0.0.0.0.0.0.0.0.0.1.0.0.0.0.d.f.ip6.arpa";
+    kzonecheck(ip6_zone, &axfr(&m, ip6_zone));
+    let ptr = support::dig(m.dns, &["-x", "fd00:10::1"]);
+    assert_eq!(ptr.answer_data("PTR"), ["v6.lists.example.test."], "{}", ptr.raw);
+    let back = support::dig(m.dns, &["v6.lists.example.test", "AAAA"]);
+    assert_eq!(back.answer_data("AAAA"), ["fd00:10::1"], "{}", back.raw);
 
     for (host, ip) in [
         ("smurf1", "127.0.10.1"),
@@ -383,7 +396,14 @@ fn every_zone_passes_kzonecheck_and_every_host_s_ptr_confirms_its_name() {
         .flatten()
         .filter_map(|z| z["zone"].as_str())
         .collect();
-    assert_eq!(origins, ["lists.example.test.", "10.0.127.in-addr.arpa."]);
+    assert_eq!(
+        origins,
+        [
+            "lists.example.test.",
+            "10.0.127.in-addr.arpa.",
+            "0.0.0.0.0.0.0.0.0.1.0.0.0.0.d.f.ip6.arpa."
+        ]
+    );
     let (status, reverse) = call(
         m.api,
         "GET",
