@@ -2,7 +2,7 @@
 //! with SIGHUP reloading the policy. [`start_server`] wires them together
 //! for `muster demo` too.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,7 +17,7 @@ use muster_dns::server::{DnsConfig, DnsServer, spawn_dns_server};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 /// Where `muster serve` keeps its state unless told otherwise: an absolute
 /// path, so the database does not depend on the working directory.
@@ -41,6 +41,13 @@ pub(crate) struct ServeArgs {
         default_value = "127.0.0.1:5300"
     )]
     dns_listen: Vec<SocketAddr>,
+    /// The address NOTIFY leaves from (one per family; repeat for IPv4
+    /// and IPv6). Default: the `--dns-listen` address of that family when
+    /// it is a specific one, since secondaries accept NOTIFY from their
+    /// primary's address only; with a wildcard listen address and no
+    /// `--notify-source`, the kernel picks (the route's preferred source).
+    #[arg(long = "notify-source", env = "MUSTER_NOTIFY_SOURCE", value_delimiter = ',')]
+    notify_source: Vec<IpAddr>,
     /// UDP worker threads per DNS address (default: one per CPU).
     #[arg(long, env = "MUSTER_DNS_WORKERS")]
     dns_workers: Option<usize>,
@@ -130,6 +137,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let tls = tls_config(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
     let policy = policy::load_file(&args.policy)?;
+    // What `muster check` would warn of, in the log where operators look
+    // (a secondary in a documentation range, names a pool may leave empty…).
+    for problem in &policy.warnings {
+        warn!("policy: {problem}");
+    }
     let mut tokens = Tokens {
         agent: args.agent_tokens.clone(),
         enrolment: args.enrolment_tokens.clone(),
@@ -158,10 +170,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dns.udp_workers = workers;
     }
     let cancel = CancellationToken::new();
+    let notify_sources = notify_sources(&args.notify_source, &args.dns_listen)?;
     let config = ServerConfig {
         policy,
         db: args.db.clone(),
         dns,
+        notify_sources,
         api_listen: args.api_listen,
         tls,
         tokens,
@@ -195,6 +209,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where NOTIFY leaves from: the `--notify-source` addresses when given
+/// (one per family), otherwise the first specific `--dns-listen` address of
+/// each family — the address secondaries know as their primary's.
+pub(crate) fn notify_sources(given: &[IpAddr], listen: &[SocketAddr]) -> anyhow::Result<Vec<IpAddr>> {
+    if !given.is_empty() {
+        for family in [true, false] {
+            if given.iter().filter(|ip| ip.is_ipv4() == family).count() > 1 {
+                anyhow::bail!("--notify-source: give at most one IPv4 and one IPv6 address");
+            }
+        }
+        if let Some(ip) = given.iter().find(|ip| ip.is_unspecified()) {
+            anyhow::bail!("--notify-source {ip}: give the specific address muster serves DNS on");
+        }
+        return Ok(given.to_vec());
+    }
+    let mut sources: Vec<IpAddr> = Vec::new();
+    for addr in listen {
+        let ip = addr.ip();
+        if !ip.is_unspecified() && !sources.iter().any(|s| s.is_ipv4() == ip.is_ipv4()) {
+            sources.push(ip);
+        }
+    }
+    Ok(sources)
+}
+
 /// What [`start_server`] runs: everything `muster serve` wires together.
 pub(crate) struct ServerConfig {
     /// The policy in force at start.
@@ -203,6 +242,9 @@ pub(crate) struct ServerConfig {
     pub(crate) db: String,
     /// The DNS listeners.
     pub(crate) dns: DnsConfig,
+    /// Where NOTIFY leaves from, one address per family at most (see
+    /// [`notify_sources`]).
+    pub(crate) notify_sources: Vec<IpAddr>,
     /// The API's address.
     pub(crate) api_listen: SocketAddr,
     /// HTTPS for the API, when given.
@@ -266,7 +308,23 @@ pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken
     let dns = spawn_dns_server(&config.dns, engine.shared(), cancel.clone())
         .await
         .context("starting DNS")?;
-    let notifier = spawn_notifier(engine.subscribe(), NotifyConfig::default(), cancel.clone());
+    let notify = NotifyConfig {
+        sources: config.notify_sources.clone(),
+        ..NotifyConfig::default()
+    };
+    for family in ["IPv4", "IPv6"] {
+        match notify
+            .sources
+            .iter()
+            .find(|ip| ip.is_ipv4() == (family == "IPv4"))
+        {
+            Some(source) => info!(%source, "NOTIFY over {family} leaves from this address"),
+            None => {
+                info!("NOTIFY over {family} leaves from the address the kernel picks (set --notify-source)")
+            }
+        }
+    }
+    let notifier = spawn_notifier(engine.subscribe(), notify, cancel.clone());
     let zone = engine.shared();
     let (controller, controller_task) = spawn_controller(engine, observed, cancel.clone());
     let state = ApiState {

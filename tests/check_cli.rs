@@ -297,3 +297,31 @@ fn an_spf_that_cannot_fit_is_refused_saying_why() {
     let (ok, _, stderr) = check(&[&path]);
     assert!(ok, "{stderr}");
 }
+
+#[test]
+fn a_secondary_in_a_documentation_range_is_warned_of_at_its_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        &dir,
+        "docs.yaml",
+        "zone: lists.example.test\n\
+         nameservers: [ns1.example.net.]\n\
+         secondaries: [\"127.0.0.12\", \"192.0.2.53\", \"[2001:db8::53]:53\"]\n\
+         roles: { web: { records: [ { name: www, type: A } ] } }\n",
+    );
+    let (ok, stdout, stderr) = check(&[&path]);
+    assert!(ok, "{stderr}");
+    let file = path.display();
+    for expected in [
+        format!(
+            "{file}:3:29: warning: secondary 192.0.2.53:53 is in 192.0.2.0/24 (RFC 5737), a range for documentation only"
+        ),
+        format!("{file}:3:43: warning: secondary [2001:db8::53]:53 is in 2001:db8::/32 (RFC 3849)"),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "{expected:?} not in:\n{stderr}\n{stdout}"
+        );
+    }
+    assert!(!stderr.contains("127.0.0.12"), "{stderr}");
+}

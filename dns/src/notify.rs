@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ use crate::catalog::Catalog;
 use crate::snapshot::Snapshot;
 use crate::wire::{HEADER_LEN, Writer, flags, name_to_wire, opcode, rcode, rtype};
 
-/// How NOTIFY is retried.
+/// Where NOTIFY leaves from and how it is retried.
 #[derive(Clone, Debug)]
 pub struct NotifyConfig {
     /// Wait this long for the first acknowledgement, doubling per retry.
@@ -31,6 +31,11 @@ pub struct NotifyConfig {
     /// Give up after this many sends (the secondary's refresh timer still
     /// brings it up to date).
     pub attempts: u32,
+    /// The source address of NOTIFY, at most one per family: a secondary
+    /// accepts NOTIFY from its primary's address only (RFC 1996 §3.10), so
+    /// it must be the address muster serves DNS on. A family with none
+    /// leaves the choice to the kernel (the route's preferred source).
+    pub sources: Vec<IpAddr>,
 }
 
 impl Default for NotifyConfig {
@@ -38,7 +43,25 @@ impl Default for NotifyConfig {
         Self {
             first_timeout: Duration::from_millis(500),
             attempts: 8,
+            sources: Vec::new(),
         }
+    }
+}
+
+impl NotifyConfig {
+    /// The local address a NOTIFY to `target` is sent from.
+    pub fn source_for(&self, target: SocketAddr) -> SocketAddr {
+        let ip = self
+            .sources
+            .iter()
+            .copied()
+            .find(|ip| ip.is_ipv4() == target.is_ipv4())
+            .unwrap_or(if target.is_ipv4() {
+                IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED)
+            } else {
+                IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED)
+            });
+        SocketAddr::new(ip, 0)
     }
 }
 
@@ -135,15 +158,11 @@ fn start_round(
 }
 
 async fn notify_one(target: SocketAddr, message: &[u8], zone: &Name, serial: u32, config: &NotifyConfig) {
-    let bind: SocketAddr = if target.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
+    let bind = config.source_for(target);
     let socket = match UdpSocket::bind(bind).await {
         Ok(s) => s,
         Err(e) => {
-            warn!(%target, %zone, error = %e, "cannot open a socket for NOTIFY");
+            warn!(%target, %zone, source = %bind.ip(), error = %e, "cannot open a socket for NOTIFY");
             return;
         }
     };

@@ -133,6 +133,8 @@ impl Primary {
         let notify = NotifyConfig {
             first_timeout: Duration::from_millis(200),
             attempts: 4,
+            // From the address the zones are served on, as `muster serve` does.
+            sources: vec![config.listen[0].ip()],
         };
         let notifier = {
             let _inside = rt.enter();

@@ -116,6 +116,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             listen: vec![args.dns_listen],
             ..DnsConfig::default()
         },
+        notify_sources: crate::serve::notify_sources(&[], &[args.dns_listen])?,
         api_listen: args.api_listen,
         tls: None,
         tokens: Tokens {

@@ -57,11 +57,16 @@ impl Muster {
 
     /// Same, with extra command-line arguments.
     pub fn start_with(policy: &str, extra: &[&str]) -> Self {
+        Self::start_on("127.0.0.1", policy, extra)
+    }
+
+    /// Same, serving DNS on `dns_ip` (a 127.0.0.x address of its own).
+    pub fn start_on(dns_ip: &str, policy: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("policy.yaml"), policy).expect("write policy");
         let mut m = Self {
             child: None,
-            dns: SocketAddr::from(([127, 0, 0, 1], free_port("127.0.0.1"))),
+            dns: SocketAddr::new(dns_ip.parse().expect("an IP"), free_port(dns_ip)),
             api: SocketAddr::from(([127, 0, 0, 1], free_port("127.0.0.1"))),
             dir,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),

@@ -60,6 +60,17 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
     c.unique(&top.key("secondaries"), &secondaries, |addr| {
         format!("secondary {addr} is listed twice")
     });
+    for (i, addr) in &secondaries {
+        if let Some(range) = values::documentation_range(addr.ip()) {
+            c.warn(
+                &top.key("secondaries").index(*i),
+                format!(
+                    "secondary {addr} is in {range}, a range for documentation only: muster would send NOTIFY \
+                     there; list your secondaries' real addresses"
+                ),
+            );
+        }
+    }
     let roles = roles::roles(&mut c, &ctx, raw.roles);
     let hosts = inventory::hosts(&mut c, &ctx, raw.hosts);
     let enrolment = c

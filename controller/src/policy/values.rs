@@ -294,6 +294,23 @@ fn check_label(label: &str, underscore: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The documentation range `ip` lies in (RFC 5737, RFC 3849), if any:
+/// examples only, never a place to send packets.
+pub(super) fn documentation_range(ip: std::net::IpAddr) -> Option<&'static str> {
+    match ip {
+        std::net::IpAddr::V4(v4) => match v4.octets() {
+            [192, 0, 2, _] => Some("192.0.2.0/24 (RFC 5737)"),
+            [198, 51, 100, _] => Some("198.51.100.0/24 (RFC 5737)"),
+            [203, 0, 113, _] => Some("203.0.113.0/24 (RFC 5737)"),
+            _ => None,
+        },
+        std::net::IpAddr::V6(v6) => {
+            let [a, b, ..] = v6.segments();
+            (a == 0x2001 && b == 0x0db8).then_some("2001:db8::/32 (RFC 3849)")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
