@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use muster_api::{ApiState, OperatorToken, Scope, TlsConfig, Tokens, spawn_api};
+use muster_api::{ApiState, ConnectionLimits, OperatorToken, Scope, TlsConfig, Tokens, spawn_api};
 use muster_controller::engine::{Engine, SharedObserved};
 use muster_controller::policy::{self, Policy};
 use muster_controller::runner::{ControllerHandle, now_millis, spawn_controller};
@@ -58,6 +58,16 @@ pub(crate) struct ServeArgs {
         default_value = "127.0.0.1:8700"
     )]
     api_listen: SocketAddr,
+    /// At most this many API connections at once (heartbeats included);
+    /// past it new connections are closed at once and the log says so. A
+    /// request's headers must arrive within 10 s, and an idle keep-alive
+    /// connection is closed after 10 s.
+    #[arg(
+        long = "api-max-connections",
+        env = "MUSTER_API_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    api_max_connections: usize,
     /// Serve the API over HTTPS with this PEM certificate chain (leaf
     /// first); needs `--tls-key`.
     #[arg(long = "tls-cert", env = "MUSTER_TLS_CERT", value_name = "FILE")]
@@ -177,6 +187,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dns,
         notify_sources,
         api_listen: args.api_listen,
+        api_limits: ConnectionLimits {
+            max_connections: args.api_max_connections,
+            ..ConnectionLimits::default()
+        },
         tls,
         tokens,
     };
@@ -247,6 +261,8 @@ pub(crate) struct ServerConfig {
     pub(crate) notify_sources: Vec<IpAddr>,
     /// The API's address.
     pub(crate) api_listen: SocketAddr,
+    /// Bounds on the API's connections (header and idle timeout, how many).
+    pub(crate) api_limits: ConnectionLimits,
     /// HTTPS for the API, when given.
     pub(crate) tls: Option<TlsConfig>,
     /// Agent and operator tokens.
@@ -335,7 +351,15 @@ pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken
         history: Default::default(),
         tokens: config.tokens,
     };
-    let (api_addr, api) = match spawn_api(config.api_listen, state, config.tls, cancel.clone()).await {
+    let (api_addr, api) = match spawn_api(
+        config.api_listen,
+        state,
+        config.tls,
+        config.api_limits,
+        cancel.clone(),
+    )
+    .await
+    {
         Ok(api) => api,
         Err(e) => {
             // Stop what runs already before saying why.

@@ -16,6 +16,7 @@ mod events;
 mod extract;
 mod farm;
 mod hosts;
+mod listener;
 mod metrics;
 mod openapi;
 mod operations;
@@ -51,6 +52,7 @@ pub use auth::{OperatorToken, Scope, Tokens};
 pub use events::{EventView, EventsQuery, StreamQuery};
 pub use farm::{MemberView, PoolView, PoolsView};
 pub use hosts::{DnsPresence, DrainView, HostView};
+pub use listener::ConnectionLimits;
 pub use operations::{ForceQuery, MoveAccepted, MoveBody, MoveQuery, NewHostBody, PinBody};
 pub use plan::{
     PlanQuery, PlanRole, PlanSchedule, PlanSettles, PlanShortRole, PlanStep, PlanTimedStep, PlanView,
@@ -128,11 +130,13 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 }
 
 /// Binds `listen` and serves the API until `cancel` fires, over HTTPS when
-/// `tls` is given. Returns the bound address and the serving task.
+/// `tls` is given, each connection within `limits`. Returns the bound
+/// address and the serving task.
 pub async fn spawn_api(
     listen: SocketAddr,
     state: ApiState,
     tls: Option<TlsConfig>,
+    limits: ConnectionLimits,
     cancel: CancellationToken,
 ) -> io::Result<(SocketAddr, tokio::task::JoinHandle<io::Result<()>>)> {
     let listener = TcpListener::bind(listen).await?;
@@ -146,14 +150,8 @@ pub async fn spawn_api(
         .map(|c| status::spawn_sampler(state.history.clone(), c, sampling.clone()));
     // Open event streams end at shutdown.
     let app = router(state).layer(Extension(events::Shutdown(cancel.clone())));
-    let task = match tls {
-        Some(tls) => tokio::spawn(tls::serve_tls(listener, app, tls, cancel)),
-        None => tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { cancel.cancelled().await })
-                .await
-        }),
-    };
+    let acceptor = tls.as_ref().map(TlsConfig::acceptor);
+    let task = tokio::spawn(listener::serve(listener, app, acceptor, limits, cancel));
     let task = match sampler {
         None => task,
         Some(sampler) => tokio::spawn(async move {

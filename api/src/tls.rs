@@ -11,25 +11,12 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
-use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
-
-/// How long a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long connections get to finish after cancellation.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Why the certificate or key cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +72,11 @@ pub struct TlsConfig {
 }
 
 impl TlsConfig {
+    /// The acceptor that runs the handshake of each connection.
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(Arc::clone(&self.server))
+    }
+
     /// Reads the certificate chain (leaf first) from `cert` and the private
     /// key from `key`, both PEM.
     pub fn from_pem_files(cert: &Path, key: &Path) -> Result<Self, TlsError> {
@@ -131,93 +123,5 @@ impl TlsConfig {
         Ok(Self {
             server: Arc::new(server),
         })
-    }
-}
-
-/// Serves `app` over TLS on `listener` until `cancel` fires.
-pub(crate) async fn serve_tls(
-    listener: TcpListener,
-    app: Router,
-    tls: TlsConfig,
-    cancel: CancellationToken,
-) -> io::Result<()> {
-    let acceptor = TlsAcceptor::from(tls.server);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new());
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            () = cancel.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        let (tcp, _) = match accepted {
-            Ok(got) => got,
-            Err(e) => {
-                warn!(error = %e, "API accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        connections.spawn(serve_connection(
-            tcp,
-            acceptor.clone(),
-            app.clone(),
-            builder.clone(),
-            cancel.clone(),
-        ));
-        while connections.try_join_next().is_some() {}
-    }
-    drop(listener);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        debug!(
-            open = connections.len(),
-            "closing API connections still open after the grace period"
-        );
-    }
-    connections.shutdown().await;
-    Ok(())
-}
-
-/// One connection: the handshake, then HTTP until the peer closes or
-/// `cancel` asks for a graceful close.
-async fn serve_connection(
-    tcp: TcpStream,
-    acceptor: TlsAcceptor,
-    app: Router,
-    builder: auto::Builder<TokioExecutor>,
-    cancel: CancellationToken,
-) {
-    let peer = tcp.peer_addr().ok();
-    let handshake = tokio::select! {
-        () = cancel.cancelled() => return,
-        done = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => done,
-    };
-    let stream = match handshake {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => {
-            debug!(?peer, error = %e, "TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            debug!(?peer, "TLS handshake timed out");
-            return;
-        }
-    };
-    let connection =
-        builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app));
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = cancel.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(e) = result {
-        debug!(?peer, error = %e, "API connection ended");
     }
 }

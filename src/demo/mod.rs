@@ -118,6 +118,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         },
         notify_sources: crate::serve::notify_sources(&[], &[args.dns_listen])?,
         api_listen: args.api_listen,
+        api_limits: muster_api::ConnectionLimits::default(),
         tls: None,
         tokens: Tokens {
             agent: vec![token.clone()],
