@@ -140,23 +140,8 @@ pub(crate) fn resolve_name(text: &str, zone: &Name) -> Result<Name, ApiError> {
     if text.is_empty() {
         return Err(invalid("the name is empty; use @ for the zone's apex".to_owned()));
     }
-    if text == "@" {
-        return Ok(zone.to_lowercase());
-    }
-    let name = Name::from_ascii(text).map_err(|e| invalid(format!("{text:?} is not a domain name: {e}")))?;
-    let absolute = if name.is_fqdn() {
-        name
-    } else {
-        let mut as_is = name.clone();
-        as_is.set_fqdn(true);
-        if zone.zone_of(&as_is) {
-            as_is
-        } else {
-            name.append_domain(zone)
-                .map_err(|e| invalid(format!("{text:?} is too long inside {zone}: {e}")))?
-        }
-    };
-    Ok(absolute.to_lowercase())
+    // The policy's rule, so a name means the same in the file and here.
+    muster_controller::policy::resolve_name(text, zone).map_err(invalid)
 }
 
 /// The record `name`/`rtype`/`data` describe, parsed in `zone`; 422 when

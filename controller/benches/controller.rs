@@ -47,7 +47,7 @@ use muster_controller::reconcile::{self, Step, Wanted};
 use muster_controller::runner::{AgentCredential, ControllerHandle, Heartbeat, spawn_controller};
 use muster_controller::store::Store;
 use muster_controller::wanted;
-use muster_controller::zone_builder::{Addresses, Membership, build_zone};
+use muster_controller::zone_builder::{Membership, build_zone};
 use tokio_util::sync::CancellationToken;
 
 /// Role name, published records (YAML), `min` in percent of the role's
@@ -281,14 +281,6 @@ fn progress(msg: &str) {
 
 // ------------------------------------------------------------------ benches
 
-/// What `Engine` does to feed the zone builder (its `addresses` is private).
-fn addresses(farm: &Farm) -> Addresses {
-    farm.hosts
-        .values()
-        .map(|h| (h.name.clone(), h.addresses.clone()))
-        .collect()
-}
-
 /// The pure part of a tick with something to do, in `Engine::tick`'s
 /// order: copy the observations, plan, copy the farm, apply, work out the
 /// members, build the zone.
@@ -456,10 +448,6 @@ fn main() {
     });
     table.timing("  part: membership", &s, false);
     let membership = reconcile::membership(&policy, &farm, &obs);
-    let s = measure(iters, || {
-        black_box(addresses(&farm));
-    });
-    table.timing("  part: addresses map", &s, false);
     let s = measure(iters, || {
         black_box(build_zone(&policy, &farm, &membership, NOW, 1, None).expect("zone"));
     });

@@ -439,23 +439,14 @@ fn register(ctx: &Ctx<'_>, farm: &mut Farm, new: &NewHost) -> Result<Vec<Event>,
     };
     farm.assignments.insert(ctx.host.to_owned(), assignment);
     // The SPF must still fit with the new sender in it.
-    if let Some(spf) = ctx
-        .policy
-        .spf
-        .as_ref()
-        .filter(|_| crate::spf::sends(ctx.policy, new.role.as_deref()))
+    if let Some(spf) = ctx.policy.spf.as_ref()
+        && crate::spf::sends(ctx.policy, new.role.as_deref())
+        && let Err(too_big) = spf.records(&ctx.policy.zone, crate::spf::sender_addresses(spf, farm, ctx.now))
     {
-        let senders = crate::spf::senders(spf, farm, ctx.now);
-        let addresses = senders
-            .iter()
-            .filter_map(|host| farm.hosts.get(host))
-            .flat_map(|h| h.addresses.iter().copied());
-        if let Err(too_big) = spf.records(&ctx.policy.zone, addresses) {
-            return Err(OperatorError::Invalid(format!(
-                "with {} the SPF cannot list every sender: {too_big}",
-                ctx.host
-            )));
-        }
+        return Err(OperatorError::Invalid(format!(
+            "with {} the SPF cannot list every sender: {too_big}",
+            ctx.host
+        )));
     }
     Ok(vec![ctx.event(
         "register",

@@ -537,8 +537,32 @@ async fn operate(
     request: &OperatorRequest,
     now: Millis,
 ) -> Result<Vec<Event>, OperatorError> {
+    commit_edit(engine, now, |engine, farm| {
+        apply_operation(engine.policy(), engine.membership(), farm, request, now)
+    })
+    .await
+}
+
+/// Checks and applies an operator's change to records or aliases through
+/// the engine's commit path.
+async fn change_names(engine: &mut Engine, request: &NameRequest, now: Millis) -> Result<(), OperatorError> {
+    commit_edit(engine, now, |engine, farm| {
+        apply_name_change(engine.policy(), farm, request, now)
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Runs `edit` (a pure change with its checks) on a copy of the farm and,
+/// when it passes, commits the copy through [`Engine::change`]; returns
+/// the edit's events.
+async fn commit_edit(
+    engine: &mut Engine,
+    now: Millis,
+    edit: impl FnOnce(&Engine, &mut Farm) -> Result<Vec<Event>, OperatorError>,
+) -> Result<Vec<Event>, OperatorError> {
     let mut farm = engine.farm().clone();
-    let events = apply_operation(engine.policy(), engine.membership(), &mut farm, request, now)?;
+    let events = edit(engine, &mut farm)?;
     let committed = events.clone();
     engine
         .change(now, move |current| {
@@ -548,19 +572,4 @@ async fn operate(
         .await
         .map_err(|e| OperatorError::Unavailable(e.to_string()))?;
     Ok(committed)
-}
-
-/// Checks and applies an operator's change to records or aliases through
-/// the engine's commit path.
-async fn change_names(engine: &mut Engine, request: &NameRequest, now: Millis) -> Result<(), OperatorError> {
-    let mut farm = engine.farm().clone();
-    let events = apply_name_change(engine.policy(), &mut farm, request, now)?;
-    engine
-        .change(now, move |current| {
-            *current = farm;
-            events
-        })
-        .await
-        .map_err(|e| OperatorError::Unavailable(e.to_string()))?;
-    Ok(())
 }

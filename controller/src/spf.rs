@@ -13,6 +13,7 @@
 //! `muster check`.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 use crate::farm::{Farm, Millis, millis};
 use crate::policy::{Policy, Spf};
@@ -65,6 +66,15 @@ pub fn track_departures(spf: Option<&Spf>, before: &Farm, after: &mut Farm, now:
     }
     let keep = spf.map_or(0, |s| millis(s.keep_after_leave));
     after.departures.retain(|_, left| now - *left < keep);
+}
+
+/// The addresses of every host [`senders`] lists: what the record covers.
+pub fn sender_addresses(spf: &Spf, farm: &Farm, now: Millis) -> Vec<IpAddr> {
+    senders(spf, farm, now)
+        .iter()
+        .filter_map(|host| farm.hosts.get(host))
+        .flat_map(|host| host.addresses.iter().copied())
+        .collect()
 }
 
 /// When the next listed departure expires (the SPF changes then with no

@@ -18,18 +18,6 @@ use crate::spf;
 /// address records.
 pub type Membership = BTreeMap<String, Vec<String>>;
 
-/// Every host's addresses by host name: the inventory plus enrolled agents.
-pub type Addresses = BTreeMap<String, Vec<IpAddr>>;
-
-/// The addresses the policy's inventory gives.
-pub fn inventory_addresses(policy: &Policy) -> Addresses {
-    policy
-        .hosts
-        .iter()
-        .map(|h| (h.name.clone(), h.addresses.clone()))
-        .collect()
-}
-
 /// The membership a policy starts with: every host in its `role:`.
 pub fn initial_membership(policy: &Policy) -> Membership {
     let mut members = Membership::new();
@@ -60,18 +48,16 @@ pub fn build_zone(
     serial: u32,
     previous: Option<&Zone>,
 ) -> Result<Zone, ZoneError> {
-    let addresses = farm_addresses(farm);
-    let addresses = &addresses;
     let mut zone = apex(policy, &policy.zone, serial)?;
     zone.set_secondaries(policy.secondaries.clone());
 
     let mut fqdns: BTreeMap<&str, Name> = BTreeMap::new();
-    for (name, ips) in addresses {
-        let fqdn = host_name(name, &policy.zone)?;
-        for &ip in ips {
+    for host in farm.hosts.values() {
+        let fqdn = host_name(&host.name, &policy.zone)?;
+        for &ip in &host.addresses {
             zone.add(&fqdn, policy.ttl, address(ip))?;
         }
-        fqdns.insert(name, fqdn);
+        fqdns.insert(&host.name, fqdn);
     }
 
     for (role_name, role) in &policy.roles {
@@ -79,7 +65,12 @@ pub fn build_zone(
             .get(role_name)
             .into_iter()
             .flatten()
-            .filter_map(|name| Some((fqdns.get(name.as_str())?, addresses.get(name)?.as_slice())))
+            .filter_map(|name| {
+                Some((
+                    fqdns.get(name.as_str())?,
+                    farm.hosts.get(name)?.addresses.as_slice(),
+                ))
+            })
             .collect();
         for template in &role.records {
             for &(fqdn, ips) in &member_hosts {
@@ -130,13 +121,7 @@ pub fn build_zone(
         zone.add(alias, policy.ttl, RecordData::Cname(target))?;
     }
     if let Some(spf) = &policy.spf {
-        let senders = spf::senders(spf, farm, now);
-        let ips = senders
-            .iter()
-            .filter_map(|host| addresses.get(host))
-            .flatten()
-            .copied();
-        match spf.records(&policy.zone, ips) {
+        match spf.records(&policy.zone, spf::sender_addresses(spf, farm, now)) {
             Ok(records) => {
                 for (owner, text) in records {
                     zone.add(&owner, spf.ttl, RecordData::txt(&text))?;
@@ -232,14 +217,6 @@ pub fn host_name(host: &str, zone: &Name) -> Result<Name, ZoneError> {
     Name::from_ascii(host)
         .and_then(|n| n.append_domain(zone))
         .map_err(|_| ZoneError::NotAbsolute(host.to_owned()))
-}
-
-/// The farm's hosts and their addresses.
-pub fn farm_addresses(farm: &Farm) -> Addresses {
-    farm.hosts
-        .values()
-        .map(|h| (h.name.clone(), h.addresses.clone()))
-        .collect()
 }
 
 fn address(ip: IpAddr) -> RecordData {

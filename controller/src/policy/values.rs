@@ -128,8 +128,9 @@ pub(super) fn zone(text: &str) -> Result<Name, String> {
 /// Resolves a name as written in the policy against `zone`:
 /// a name ending in `.` is absolute; `@` is the apex; a name that equals the
 /// zone or ends with `.<zone>` is taken as written; anything else is relative
-/// to the zone. Returned absolute and lowercase.
-pub(super) fn name_in(text: &str, zone: &Name) -> Result<Name, String> {
+/// to the zone. Returned absolute and lowercase. The API resolves the names
+/// written to it by the same rule (exported as `policy::resolve_name`).
+pub fn name_in(text: &str, zone: &Name) -> Result<Name, String> {
     let trimmed = text.trim();
     if trimmed == "@" {
         return Ok(zone.clone());
