@@ -227,7 +227,7 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
 }
 
 /// A plain HTTP/1.1 request with an optional bearer token and JSON body;
-/// returns (status, body).
+/// returns (status, body). Panics when the server cannot be reached.
 pub fn http(
     addr: SocketAddr,
     method: &str,
@@ -235,11 +235,21 @@ pub fn http(
     token: Option<&str>,
     body: Option<&str>,
 ) -> (u16, String) {
+    try_http(addr, method, path, token, body).unwrap_or_else(|e| panic!("{method} {path} to {addr}: {e}"))
+}
+
+/// [`http`], with an unreachable server an error (as an agent sees a
+/// controller that is restarting) rather than a panic.
+pub fn try_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(t) = token {
         request.push_str(&format!("Authorization: Bearer {t}\r\n"));
@@ -253,7 +263,7 @@ pub fn http(
     }
     request.push_str("\r\n");
     request.push_str(body);
-    stream.write_all(request.as_bytes()).expect("send");
+    stream.write_all(request.as_bytes())?;
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     let status = response
@@ -265,7 +275,7 @@ pub fn http(
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
-    (status, body)
+    Ok((status, body))
 }
 
 /// A `load1` figure that simulated agents report, changed by the test.
@@ -328,7 +338,11 @@ impl SimAgent {
                     r#"{{"name":"{name}","addresses":["{address}"],"role":"{role}","metrics":{{"queue_depth":0,"load1":{}}},"probes":[{{"name":"smtp","ok":true}}]}}"#,
                     load.get()
                 );
-                let (_, reply) = http(api, "POST", "/api/v1/agents/heartbeat", Some(&token), Some(&body));
+                // A controller that is restarting refuses the connection: a
+                // real agent retries at its next beat, and so does this one.
+                let reply = try_http(api, "POST", "/api/v1/agents/heartbeat", Some(&token), Some(&body))
+                    .map(|(_, reply)| reply)
+                    .unwrap_or_default();
                 if let Some(assigned) = reply
                     .split("\"role\":\"")
                     .nth(1)

@@ -49,7 +49,7 @@ mod tests;
 pub use claims::{Claim, Publisher, Source};
 pub use model::*;
 pub use names::{NameConflict, check_api_alias, check_api_record};
-pub use spf::{MAX_LOOKUPS, MAX_PARTS, MAX_RECORD_BYTES, SpfTooBig, address_terms, senders};
+pub use spf::{MAX_LOOKUPS, MAX_PARTS, MAX_RECORD_BYTES, SpfTooBig, address_terms, inventory_senders};
 pub use values::name_in as resolve_name;
 
 /// Why a policy could not be loaded.

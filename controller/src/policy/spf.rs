@@ -114,7 +114,7 @@ impl Spf {
 
 /// The hosts of `policy`'s inventory that may send as the domain: those
 /// that may hold one of the SPF's roles (a static host: starts in one).
-pub fn senders<'a>(policy: &'a Policy, spf: &'a Spf) -> impl Iterator<Item = &'a super::Host> + 'a {
+pub fn inventory_senders<'a>(policy: &'a Policy, spf: &'a Spf) -> impl Iterator<Item = &'a super::Host> + 'a {
     policy.hosts.iter().filter(move |h| {
         spf.roles.iter().any(|role| {
             if h.is_static {
@@ -231,7 +231,7 @@ pub(super) fn check(c: &mut Checker, policy: &Policy) {
         }
         return;
     };
-    let addresses = senders(policy, spf).flat_map(|h| h.addresses.iter().copied());
+    let addresses = inventory_senders(policy, spf).flat_map(|h| h.addresses.iter().copied());
     if let Err(SpfTooBig(why)) = spf.records(&policy.zone, addresses) {
         let roles = spf.roles.join(", ");
         let at = YamlPath::root().key("spf");

@@ -323,7 +323,7 @@ fn an_spf_the_hosts_outgrow_is_refused_saying_why() {
     }
     let policy = load(&lines);
     let spf = policy.spf.as_ref().expect("spf");
-    let addresses = crate::policy::senders(&policy, spf).flat_map(|h| h.addresses.clone());
+    let addresses = crate::policy::inventory_senders(&policy, spf).flat_map(|h| h.addresses.clone());
     let records = spf.records(&policy.zone, addresses).expect("fits");
     assert_eq!(
         records,
