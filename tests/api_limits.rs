@@ -143,3 +143,64 @@ fn past_the_connection_cap_new_connections_are_closed_at_once_and_logged() {
         (http(m.api, "GET", "/healthz", None, None).0 == 200).then_some(())
     });
 }
+
+/// One request from `source` with a wrong token: its status and how long
+/// the answer took.
+fn guess_from(source: &str, api: std::net::SocketAddr) -> (u16, Duration) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let source: std::net::SocketAddr = format!("{source}:0").parse().expect("address");
+    socket.bind(&source.into()).expect("bind the source address");
+    let started = Instant::now();
+    socket.connect(&api.into()).expect("connect");
+    let mut s: TcpStream = socket.into();
+    s.write_all(
+        b"GET /api/v1/events HTTP/1.1\r\nHost: muster\r\nAuthorization: Bearer guess\r\nConnection: close\r\n\r\n",
+    )
+    .expect("request");
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).expect("reply");
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, started.elapsed())
+}
+
+#[test]
+fn a_peer_guessing_tokens_is_slowed_down_and_no_one_else_is() {
+    let m = Muster::start_with(
+        POLICY,
+        &["--agent-token", AGENT, "--read-token", "good-read-token"],
+    );
+    let mut waits = Vec::new();
+    for _ in 0..34 {
+        let (status, took) = guess_from("127.0.0.2", m.api);
+        assert_eq!(status, 401);
+        waits.push(took);
+    }
+    assert!(
+        waits[..30].iter().all(|w| *w >= Duration::from_millis(50)),
+        "every refusal waits: {waits:?}"
+    );
+    assert!(
+        waits[33] >= Duration::from_millis(350),
+        "past its allowance the guesser waits longer and longer: {waits:?}"
+    );
+    // Another address is not punished for the guesser.
+    let (status, took) = guess_from("127.0.0.3", m.api);
+    assert_eq!(status, 401);
+    assert!(took < Duration::from_millis(500), "127.0.0.3 waited {took:?}");
+    // A good token is never delayed, whoever sends it.
+    let started = Instant::now();
+    let (status, _) = http(m.api, "GET", "/api/v1/events", Some("good-read-token"), None);
+    assert_eq!(status, 200);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    eventually(Duration::from_secs(2), "the guesser named in the log", || {
+        m.log()
+            .lines()
+            .any(|l| l.contains("repeated failed authentication") && l.contains("127.0.0.2"))
+            .then_some(())
+    });
+}

@@ -24,6 +24,7 @@ mod plan;
 mod policy;
 mod records;
 mod status;
+mod throttle;
 mod tls;
 mod wire;
 
@@ -60,6 +61,7 @@ pub use plan::{
 pub use policy::ReloadView;
 pub use records::{NameSource, NewRecordBody, RecordQuery, RecordsRemoved, StaticRecordView};
 pub use status::{History, Sample};
+pub use throttle::PeerAddr;
 pub use tls::{TlsConfig, TlsError};
 pub use wire::{ApiError, ErrorBody, ErrorResponse, RecordView, ZoneView};
 
@@ -90,6 +92,10 @@ pub fn router(state: ApiState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .fallback(not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            throttle::AuthThrottle::default(),
+            throttle::slow_failed_auth,
+        ))
 }
 
 /// Every documented route, each registered with its OpenAPI description:
