@@ -6,7 +6,7 @@
 //! views and on the status page.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hickory_proto::rr::Name;
 use muster_controller::operator::names::{NameChange, NameRequest};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Admin, Reader};
-use crate::extract::Body;
+use crate::extract::{Body, PathName};
 use crate::hosts::controller;
 use crate::records::{NameSource, resolve_name};
 use crate::wire::ErrorResponse;
@@ -131,7 +131,7 @@ pub(crate) async fn list_aliases(
 pub(crate) async fn set_alias(
     State(state): State<ApiState>,
     Admin(actor): Admin,
-    Path(name): Path<String>,
+    PathName(name): PathName,
     Body(body): Body<AliasBody>,
 ) -> Result<(StatusCode, Json<AliasView>), ApiError> {
     let controller = controller(&state)?;
@@ -175,7 +175,7 @@ pub(crate) async fn set_alias(
 pub(crate) async fn remove_alias(
     State(state): State<ApiState>,
     Admin(actor): Admin,
-    Path(name): Path<String>,
+    PathName(name): PathName,
 ) -> Result<StatusCode, ApiError> {
     let controller = controller(&state)?;
     let owner = resolve_name(&name, &controller.view().policy.zone)?;

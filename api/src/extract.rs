@@ -3,8 +3,8 @@
 //! fields, wrong types, missing fields) 422; a bad query string 400.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Query, Request};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -66,5 +66,24 @@ where
                     ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text())
                 })?;
         Ok(Self(value))
+    }
+}
+
+/// A path's `{name}` segment, percent-decoded; one that does not decode to
+/// UTF-8 gets 400.
+#[derive(Debug)]
+pub(crate) struct PathName(pub(crate) String);
+
+impl<S> FromRequestParts<S> for PathName
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(name) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e: PathRejection| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))?;
+        Ok(Self(name))
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use muster_controller::engine::assignment_state;
 use muster_controller::farm::{Millis, Phase};
 use muster_controller::observed::Observation;
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Reader;
+use crate::extract::PathName;
 use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
 
@@ -255,7 +256,7 @@ pub(crate) async fn list_hosts(
 pub(crate) async fn get_host(
     State(state): State<ApiState>,
     _: Reader,
-    Path(name): Path<String>,
+    PathName(name): PathName,
 ) -> Result<Json<HostView>, ApiError> {
     Ok(Json(current(controller(&state)?, &name)?))
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use muster_controller::operator::{NewHost, Operation, OperatorRequest};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Admin;
-use crate::extract::{Body, Params};
+use crate::extract::{Body, Params, PathName};
 use crate::hosts::{HostView, controller, current};
 use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
@@ -167,7 +167,7 @@ pub(crate) async fn register(
 pub(crate) async fn remove(
     State(state): State<ApiState>,
     Admin(actor): Admin,
-    Path(name): Path<String>,
+    PathName(name): PathName,
     Params(q): Params<ForceQuery>,
 ) -> Result<StatusCode, ApiError> {
     controller(&state)?
@@ -202,7 +202,7 @@ pub(crate) async fn remove(
 pub(crate) async fn move_host(
     State(state): State<ApiState>,
     admin: Admin,
-    Path(name): Path<String>,
+    PathName(name): PathName,
     Params(q): Params<MoveQuery>,
     Body(body): Body<MoveBody>,
 ) -> Result<(StatusCode, Json<MoveAccepted>), ApiError> {
@@ -242,7 +242,7 @@ pub(crate) async fn move_host(
 pub(crate) async fn drain(
     State(state): State<ApiState>,
     admin: Admin,
-    Path(name): Path<String>,
+    PathName(name): PathName,
     Params(q): Params<ForceQuery>,
 ) -> Result<(StatusCode, Json<HostView>), ApiError> {
     let host = operate(&state, &name, admin, Operation::Drain { force: q.force }).await?;
@@ -268,7 +268,7 @@ pub(crate) async fn drain(
 pub(crate) async fn cordon(
     State(state): State<ApiState>,
     admin: Admin,
-    Path(name): Path<String>,
+    PathName(name): PathName,
     Params(q): Params<ForceQuery>,
 ) -> Result<Json<HostView>, ApiError> {
     operate(&state, &name, admin, Operation::Cordon { force: q.force }).await
@@ -293,7 +293,7 @@ pub(crate) async fn cordon(
 pub(crate) async fn uncordon(
     State(state): State<ApiState>,
     admin: Admin,
-    Path(name): Path<String>,
+    PathName(name): PathName,
 ) -> Result<Json<HostView>, ApiError> {
     operate(&state, &name, admin, Operation::Uncordon).await
 }
@@ -320,7 +320,7 @@ pub(crate) async fn uncordon(
 pub(crate) async fn pin(
     State(state): State<ApiState>,
     admin: Admin,
-    Path(name): Path<String>,
+    PathName(name): PathName,
     Params(q): Params<ForceQuery>,
     body: Option<Body<PinBody>>,
 ) -> Result<Json<HostView>, ApiError> {
@@ -346,7 +346,7 @@ pub(crate) async fn pin(
 pub(crate) async fn unpin(
     State(state): State<ApiState>,
     admin: Admin,
-    Path(name): Path<String>,
+    PathName(name): PathName,
 ) -> Result<Json<HostView>, ApiError> {
     operate(&state, &name, admin, Operation::Unpin).await
 }

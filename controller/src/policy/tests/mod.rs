@@ -12,6 +12,7 @@ mod all_at_once;
 mod empty_pools;
 mod list_domain;
 mod mapping;
+mod mutations;
 mod name_rules;
 mod problems;
 
