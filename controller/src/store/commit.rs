@@ -142,127 +142,140 @@ impl Store {
             .collect();
 
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            for name in &commit.remove_hosts {
-                // The foreign key cascades too; deleting explicitly does not
-                // depend on it being enforced.
-                sqlx::query("DELETE FROM assignments WHERE host = $1")
-                    .bind(*name)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM hosts WHERE name = $1")
-                    .bind(*name)
-                    .execute(&mut *tx)
-                    .await?;
+            let mut conn = pool.acquire().await?;
+            let written: Result<Vec<i64>, StoreError> = async {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                for name in &commit.remove_hosts {
+                    // The foreign key cascades too; deleting explicitly does not
+                    // depend on it being enforced.
+                    sqlx::query("DELETE FROM assignments WHERE host = $1")
+                        .bind(*name)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM hosts WHERE name = $1")
+                        .bind(*name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for h in &hosts {
+                    sqlx::query(UPSERT_HOST)
+                        .bind(&h.name)
+                        .bind(&h.addresses)
+                        .bind(&h.eligible)
+                        .bind(&h.labels)
+                        .bind(h.is_static)
+                        .bind(h.pinned)
+                        .bind(h.cordoned)
+                        .bind(h.dead)
+                        .bind(&h.token_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for a in &assignments {
+                    sqlx::query(UPSERT_ASSIGNMENT)
+                        .bind(&a.host)
+                        .bind(&a.role)
+                        .bind(&a.phase)
+                        .bind(&a.drain_to)
+                        .bind(a.drain_started_ms)
+                        .bind(&a.drain_actor)
+                        .bind(&a.drain_reason)
+                        .bind(a.since_ms)
+                        .bind(a.last_moved_ms)
+                        .bind(a.held)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for r in &removed_records {
+                    sqlx::query("DELETE FROM api_records WHERE owner = $1 AND rtype = $2 AND data = $3")
+                        .bind(&r.owner)
+                        .bind(&r.rtype)
+                        .bind(&r.data)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for r in &records {
+                    sqlx::query(UPSERT_RECORD)
+                        .bind(&r.owner)
+                        .bind(&r.rtype)
+                        .bind(r.ttl)
+                        .bind(&r.data)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for owner in &commit.remove_aliases {
+                    sqlx::query("DELETE FROM aliases WHERE owner = $1")
+                        .bind(owner.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (owner, host, set_at, actor) in &aliases {
+                    sqlx::query(UPSERT_ALIAS)
+                        .bind(owner)
+                        .bind(*host)
+                        .bind(*set_at)
+                        .bind(*actor)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (host, role) in &commit.remove_departures {
+                    sqlx::query("DELETE FROM departures WHERE host = $1 AND role = $2")
+                        .bind(host)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for ((host, role), left) in &commit.upsert_departures {
+                    sqlx::query(UPSERT_DEPARTURE)
+                        .bind(host)
+                        .bind(role)
+                        .bind(*left)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some(panic) = commit.panic {
+                    sqlx::query("UPDATE farm_state SET panic = $1 WHERE id = 1")
+                        .bind(panic)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (zone, state) in commit.zone.iter().chain(&commit.other_zones) {
+                    sqlx::query(SAVE_ZONE_STATE)
+                        .bind(zone)
+                        .bind(i64::from(state.serial))
+                        .bind(&state.content)
+                        .bind(now_unix)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut ids = Vec::with_capacity(events.len());
+                for e in &events {
+                    let id: i64 = sqlx::query_scalar(INSERT_EVENT)
+                        .bind(e.at_ms)
+                        .bind(&e.kind)
+                        .bind(&e.host)
+                        .bind(&e.from_role)
+                        .bind(&e.to_role)
+                        .bind(&e.actor)
+                        .bind(&e.reason)
+                        .bind(e.serial)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    ids.push(id);
+                }
+                tx.commit().await?;
+                Ok(ids)
             }
-            for h in &hosts {
-                sqlx::query(UPSERT_HOST)
-                    .bind(&h.name)
-                    .bind(&h.addresses)
-                    .bind(&h.eligible)
-                    .bind(&h.labels)
-                    .bind(h.is_static)
-                    .bind(h.pinned)
-                    .bind(h.cordoned)
-                    .bind(h.dead)
-                    .bind(&h.token_hash)
-                    .execute(&mut *tx)
-                    .await?;
+            .await;
+            if written.is_err() {
+                // A transaction that failed part-way (a full disk, a lost
+                // server) leaves the connection in a state sqlx may not know:
+                // SQLite can end the transaction itself, or keep it open with
+                // the write lock. Never hand that connection back to the
+                // pool, where later commits would vanish into it.
+                conn.close_on_drop();
             }
-            for a in &assignments {
-                sqlx::query(UPSERT_ASSIGNMENT)
-                    .bind(&a.host)
-                    .bind(&a.role)
-                    .bind(&a.phase)
-                    .bind(&a.drain_to)
-                    .bind(a.drain_started_ms)
-                    .bind(&a.drain_actor)
-                    .bind(&a.drain_reason)
-                    .bind(a.since_ms)
-                    .bind(a.last_moved_ms)
-                    .bind(a.held)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for r in &removed_records {
-                sqlx::query("DELETE FROM api_records WHERE owner = $1 AND rtype = $2 AND data = $3")
-                    .bind(&r.owner)
-                    .bind(&r.rtype)
-                    .bind(&r.data)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for r in &records {
-                sqlx::query(UPSERT_RECORD)
-                    .bind(&r.owner)
-                    .bind(&r.rtype)
-                    .bind(r.ttl)
-                    .bind(&r.data)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for owner in &commit.remove_aliases {
-                sqlx::query("DELETE FROM aliases WHERE owner = $1")
-                    .bind(owner.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (owner, host, set_at, actor) in &aliases {
-                sqlx::query(UPSERT_ALIAS)
-                    .bind(owner)
-                    .bind(*host)
-                    .bind(*set_at)
-                    .bind(*actor)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (host, role) in &commit.remove_departures {
-                sqlx::query("DELETE FROM departures WHERE host = $1 AND role = $2")
-                    .bind(host)
-                    .bind(role)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for ((host, role), left) in &commit.upsert_departures {
-                sqlx::query(UPSERT_DEPARTURE)
-                    .bind(host)
-                    .bind(role)
-                    .bind(*left)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let Some(panic) = commit.panic {
-                sqlx::query("UPDATE farm_state SET panic = $1 WHERE id = 1")
-                    .bind(panic)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (zone, state) in commit.zone.iter().chain(&commit.other_zones) {
-                sqlx::query(SAVE_ZONE_STATE)
-                    .bind(zone)
-                    .bind(i64::from(state.serial))
-                    .bind(&state.content)
-                    .bind(now_unix)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let mut ids = Vec::with_capacity(events.len());
-            for e in &events {
-                let id: i64 = sqlx::query_scalar(INSERT_EVENT)
-                    .bind(e.at_ms)
-                    .bind(&e.kind)
-                    .bind(&e.host)
-                    .bind(&e.from_role)
-                    .bind(&e.to_role)
-                    .bind(&e.actor)
-                    .bind(&e.reason)
-                    .bind(e.serial)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                ids.push(id);
-            }
-            tx.commit().await?;
-            Ok(ids)
+            written
         })
     }
 }

@@ -19,16 +19,25 @@ impl Store {
             Vec<AliasRow>,
             Vec<DepartureRow>,
         ) = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let rows = sqlx::query_as(LOAD_FARM).fetch_all(&mut *tx).await?;
-            let panic = sqlx::query_scalar("SELECT panic FROM farm_state WHERE id = 1")
-                .fetch_optional(&mut *tx)
-                .await?;
-            let records = sqlx::query_as(LOAD_RECORDS).fetch_all(&mut *tx).await?;
-            let aliases = sqlx::query_as(LOAD_ALIASES).fetch_all(&mut *tx).await?;
-            let departures = sqlx::query_as(LOAD_DEPARTURES).fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            (rows, panic.unwrap_or(false), records, aliases, departures)
+            let mut conn = pool.acquire().await?;
+            let read: Result<_, StoreError> = async {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let rows = sqlx::query_as(LOAD_FARM).fetch_all(&mut *tx).await?;
+                let panic = sqlx::query_scalar("SELECT panic FROM farm_state WHERE id = 1")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let records = sqlx::query_as(LOAD_RECORDS).fetch_all(&mut *tx).await?;
+                let aliases = sqlx::query_as(LOAD_ALIASES).fetch_all(&mut *tx).await?;
+                let departures = sqlx::query_as(LOAD_DEPARTURES).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok((rows, panic.unwrap_or(false), records, aliases, departures))
+            }
+            .await;
+            if read.is_err() {
+                // As in `commit`: a connection whose transaction failed is not reused.
+                conn.close_on_drop();
+            }
+            read?
         });
         let mut farm = Farm {
             panic,
