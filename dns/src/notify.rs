@@ -205,6 +205,10 @@ impl Notify<'_> {
                         info!(%target, %zone, serial, attempt, "NOTIFY acknowledged");
                         return;
                     }
+                    Ok(code) if self.signed.is_some() && code == rcode::NOTAUTH => {
+                        warn!(%target, %zone, serial, rcode = code, "secondary rejected our signed NOTIFY (NOTAUTH): its TSIG key or secret differs from ours");
+                        return;
+                    }
                     Ok(code) => {
                         warn!(%target, %zone, serial, rcode = code, "secondary rejected NOTIFY");
                         return;

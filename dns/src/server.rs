@@ -322,7 +322,7 @@ fn log_rejection(rejection: &Rejection, peer: SocketAddr) {
         TsigError::BadSig => "the MAC does not verify: the secondary's secret differs from ours",
         TsigError::BadTime => "the time signed is outside the fudge: check both clocks",
     };
-    warn!(%peer, zone = %rejection.qname, key = %rejection.key_name, error = %rejection.error, "TSIG {} for a query from {peer} ({}): {why}; answered NOTAUTH", rejection.error, rejection.qname);
+    warn!(%peer, zone = %rejection.qname, key = %rejection.key_name, error = %rejection.error, "signed query answered NOTAUTH: {why}");
 }
 
 async fn run_tcp_listener(
