@@ -88,9 +88,16 @@ pub fn respond_at<'a, Z: Zones + ?Sized>(
             return Outcome::Reply;
         }
     };
-    match req.tsig {
-        None => answer(zones, req, transport, 0, out),
-        Some(tsig) => answer_signed(zones, packet, req, &tsig, transport, now(), out),
+    if req.tsig_at.is_none() {
+        return answer(zones, req, transport, 0, out);
+    }
+    match TsigRecord::find(packet) {
+        Ok(Some(tsig)) => answer_signed(zones, packet, req, &tsig, transport, now(), out),
+        // The parser checked the record already; this is not reached.
+        _ => {
+            write_error(out, &req, rcode::FORMERR, 0);
+            Outcome::Reply
+        }
     }
 }
 

@@ -141,8 +141,9 @@ pub struct Request<'a> {
     pub edns: Option<Edns>,
     /// For IXFR: the serial in the query's authority SOA (RFC 1995 §3).
     pub ixfr_serial: Option<u32>,
-    /// The TSIG record, when the query is signed (RFC 8945).
-    pub tsig: Option<TsigRecord<'a>>,
+    /// Where the TSIG record starts, when the query is signed (RFC 8945);
+    /// [`TsigRecord::find`] reads it (only signed queries pay for that).
+    pub tsig_at: Option<usize>,
 }
 
 /// A lowercase wire-format name on the stack.
@@ -312,7 +313,7 @@ impl<'a> Request<'a> {
 
         // Additional: at most one OPT, owned by the root (RFC 6891 §6.1.1).
         let mut edns = None;
-        let mut tsig = None;
+        let mut tsig_at = None;
         for i in 0..ar {
             let rr_start = at;
             let (end, rtype, class, ttl, rdata, _) = read_rr(p, at).ok_or(formerr)?;
@@ -321,7 +322,8 @@ impl<'a> Request<'a> {
                 if i + 1 != ar {
                     return Err(formerr);
                 }
-                tsig = Some(TsigRecord::parse(p, rr_start, class, rdata, end).ok_or(formerr)?);
+                TsigRecord::parse(p, rr_start, class, rdata, end).ok_or(formerr)?;
+                tsig_at = Some(rr_start);
             } else if rtype == rtype::OPT {
                 if edns.is_some() || p[rr_start] != 0 {
                     return Err(formerr);
@@ -348,7 +350,7 @@ impl<'a> Request<'a> {
             qclass,
             edns,
             ixfr_serial,
-            tsig,
+            tsig_at,
         })
     }
 

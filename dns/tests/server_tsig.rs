@@ -123,6 +123,7 @@ async fn kdig_verifies_a_signed_axfr_and_unsigned_or_wrongly_signed_ones_get_not
         let key = format!("hmac-sha256:xfr-key:{SECRET_B64}");
         let signed = kdig(addr, &["-y", &key, "AXFR", ORIGIN]);
         let signed_soa = kdig(addr, &["-y", &key, "+notcp", "SOA", ORIGIN]);
+        let signed_udp_ixfr = kdig(addr, &["-y", &key, "+notcp", "IXFR=1", ORIGIN]);
         let unsigned = kdig(addr, &["AXFR", ORIGIN]);
         let wrong_secret = kdig(
             addr,
@@ -132,11 +133,18 @@ async fn kdig_verifies_a_signed_axfr_and_unsigned_or_wrongly_signed_ones_get_not
             addr,
             &["-y", &format!("hmac-sha256:nobody:{SECRET_B64}"), "AXFR", ORIGIN],
         );
-        (signed, signed_soa, unsigned, wrong_secret, unknown_key)
+        (
+            signed,
+            signed_soa,
+            signed_udp_ixfr,
+            unsigned,
+            wrong_secret,
+            unknown_key,
+        )
     })
     .await
     .expect("kdig finished");
-    let (signed, signed_soa, unsigned, wrong_secret, unknown_key) = outputs;
+    let (signed, signed_soa, signed_udp_ixfr, unsigned, wrong_secret, unknown_key) = outputs;
 
     // SOA, NS, every host, SOA; kdig checked each message's TSIG.
     assert_eq!(records(&signed), HOSTS as usize + 3, "{signed}");
