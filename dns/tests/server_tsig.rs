@@ -157,6 +157,14 @@ async fn kdig_verifies_a_signed_axfr_and_unsigned_or_wrongly_signed_ones_get_not
         signed_soa.contains("NOERROR") && !signed_soa.contains(";; WARNING"),
         "{signed_soa}"
     );
+    // IXFR over UDP: our SOA alone, signed, which sends the client to TCP.
+    assert!(signed_udp_ixfr.contains("(UDP)"), "{signed_udp_ixfr}");
+    assert!(
+        signed_udp_ixfr.contains("\tSOA\t")
+            && !signed_udp_ixfr.contains(";; WARNING")
+            && !signed_udp_ixfr.contains(";; ERROR"),
+        "{signed_udp_ixfr}"
+    );
 
     assert_eq!(records(&unsigned), 0, "{unsigned}");
     assert!(unsigned.contains("REFUSED"), "{unsigned}");
