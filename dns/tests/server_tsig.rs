@@ -1,7 +1,8 @@
 //! The real listeners with a keyed secondary, judged by kdig (Knot's
 //! client, which checks every TSIG itself): a signed AXFR spanning several
 //! messages verifies; unsigned, wrongly keyed and wrongly signed transfers
-//! from the secondary's own address get nothing.
+//! from the secondary's own address get nothing; a client whose clock is an
+//! hour off (libfaketime) gets a signed BADTIME.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
@@ -73,9 +74,23 @@ fn zone() -> Zone {
     zone
 }
 
+/// libfaketime (Debian package libfaketime), to run kdig with its clock off.
+const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
 /// Runs kdig against `server` from 127.0.0.1; returns its output.
 fn kdig(server: SocketAddr, args: &[&str]) -> String {
-    let output = Command::new("kdig")
+    kdig_with(Command::new("kdig"), server, args)
+}
+
+/// kdig with its clock `offset` off (libfaketime's syntax, like `-1h`).
+fn kdig_skewed(offset: &str, server: SocketAddr, args: &[&str]) -> String {
+    let mut command = Command::new("kdig");
+    command.env("LD_PRELOAD", FAKETIME).env("FAKETIME", offset);
+    kdig_with(command, server, args)
+}
+
+fn kdig_with(mut command: Command, server: SocketAddr, args: &[&str]) -> String {
+    let output = command
         .arg(format!("@{}", server.ip()))
         .args([
             "-p",
@@ -121,30 +136,29 @@ async fn kdig_verifies_a_signed_axfr_and_unsigned_or_wrongly_signed_ones_get_not
 
     let outputs = tokio::task::spawn_blocking(move || {
         let key = format!("hmac-sha256:xfr-key:{SECRET_B64}");
-        let signed = kdig(addr, &["-y", &key, "AXFR", ORIGIN]);
-        let signed_soa = kdig(addr, &["-y", &key, "+notcp", "SOA", ORIGIN]);
-        let signed_udp_ixfr = kdig(addr, &["-y", &key, "+notcp", "IXFR=1", ORIGIN]);
-        let unsigned = kdig(addr, &["AXFR", ORIGIN]);
-        let wrong_secret = kdig(
-            addr,
-            &["-y", &format!("hmac-sha256:xfr-key:{OTHER_B64}"), "AXFR", ORIGIN],
-        );
-        let unknown_key = kdig(
-            addr,
-            &["-y", &format!("hmac-sha256:nobody:{SECRET_B64}"), "AXFR", ORIGIN],
-        );
-        (
-            signed,
-            signed_soa,
-            signed_udp_ixfr,
-            unsigned,
-            wrong_secret,
-            unknown_key,
-        )
+        let other_secret = format!("hmac-sha256:xfr-key:{OTHER_B64}");
+        let unknown_key = format!("hmac-sha256:nobody:{SECRET_B64}");
+        [
+            kdig(addr, &["-y", &key, "AXFR", ORIGIN]),
+            kdig(addr, &["-y", &key, "+notcp", "SOA", ORIGIN]),
+            kdig(addr, &["-y", &key, "+notcp", "IXFR=1", ORIGIN]),
+            kdig(addr, &["AXFR", ORIGIN]),
+            kdig(addr, &["-y", &other_secret, "AXFR", ORIGIN]),
+            kdig(addr, &["-y", &unknown_key, "AXFR", ORIGIN]),
+            kdig_skewed("-1h", addr, &["-y", &key, "+notcp", "SOA", ORIGIN]),
+        ]
     })
     .await
     .expect("kdig finished");
-    let (signed, signed_soa, signed_udp_ixfr, unsigned, wrong_secret, unknown_key) = outputs;
+    let [
+        signed,
+        signed_soa,
+        signed_udp_ixfr,
+        unsigned,
+        wrong_secret,
+        unknown_key,
+        late,
+    ] = outputs;
 
     // SOA, NS, every host, SOA; kdig checked each message's TSIG.
     assert_eq!(records(&signed), HOSTS as usize + 3, "{signed}");
@@ -172,6 +186,10 @@ async fn kdig_verifies_a_signed_axfr_and_unsigned_or_wrongly_signed_ones_get_not
     assert!(wrong_secret.contains("BADSIG"), "{wrong_secret}");
     assert_eq!(records(&unknown_key), 0, "{unknown_key}");
     assert!(unknown_key.contains("BADKEY"), "{unknown_key}");
+    // A clock an hour behind: BADTIME, signed — kdig checks the MAC before
+    // the time, so "out of time window" means our signature verified.
+    assert!(late.contains("status: BADTIME"), "{late}");
+    assert!(late.contains("TSIG out of time window"), "{late}");
 
     cancel.cancel();
     server.join().await;
