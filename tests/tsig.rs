@@ -126,6 +126,10 @@ fn nsd_and_knot_with_the_key_follow_every_change_and_with_a_wrong_secret_get_not
         format!("key \"xfr-key\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{XFR_SECRET}\";\n}};\n"),
     )
     .expect("key file");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
     let key_file = key_file.display().to_string();
     let peers = [
         peer_addr("127.0.0.22"),

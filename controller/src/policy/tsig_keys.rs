@@ -4,7 +4,7 @@
 //! `tsig-keygen` or `keymgr -t` print — and never from the policy itself.
 //! No message here quotes a secret, not even a wrong one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -105,7 +105,17 @@ fn secret(c: &mut Checker, at: &YamlPath, entry: &RawTsigKey, folder: &Path) -> 
     match (&entry.secret_file, &entry.secret_env) {
         (Some(file), None) => {
             let path = folder.join(file.as_str().trim());
-            c.value(&at.key("secret_file"), read_secret_file(&path))
+            let secret = c.value(&at.key("secret_file"), read_secret_file(&path))?;
+            if let Some(mode) = readable_by_others(&path) {
+                c.warn(
+                    &at.key("secret_file"),
+                    format!(
+                        "the secret file {} can be read by other users (mode {mode:o}); chmod 600 it",
+                        path.display()
+                    ),
+                );
+            }
+            Some(secret)
         }
         (None, Some(var)) => c.value(&at.key("secret_env"), read_secret_env(var.as_str().trim())),
         (Some(_), Some(_)) => {
@@ -126,7 +136,7 @@ fn secret(c: &mut Checker, at: &YamlPath, entry: &RawTsigKey, folder: &Path) -> 
     }
 }
 
-fn read_secret_file(path: &PathBuf) -> Result<Vec<u8>, String> {
+fn read_secret_file(path: &Path) -> Result<Vec<u8>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         format!(
             "cannot read the secret file {}: {e}; create it (tsig-keygen NAME > FILE) and let muster read it",
@@ -134,6 +144,13 @@ fn read_secret_file(path: &PathBuf) -> Result<Vec<u8>, String> {
         )
     })?;
     decode(&text).map_err(|why| format!("the secret file {} {why}", path.display()))
+}
+
+/// The file's permission bits when its group or others may read it.
+fn readable_by_others(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then_some(mode)
 }
 
 fn read_secret_env(var: &str) -> Result<Vec<u8>, String> {

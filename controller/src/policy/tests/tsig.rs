@@ -9,13 +9,20 @@ use muster_dns::tsig::TsigAlgorithm;
 use super::{check, load, text, with_head};
 use crate::policy::load_str;
 
+/// Writes a secret file only its owner may read, as a site would.
+fn write_secret(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
 const SECRET_B64: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 /// A folder with secret files: `good` (tsig-keygen output), `bare` (base64
 /// alone), `empty`, `garbage`.
 fn secrets() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    let write = |name: &str, text: &str| write_secret(&dir.path().join(name), text);
     write(
         "good",
         &format!("key \"xfr-key\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{SECRET_B64}\";\n}};\n"),
@@ -121,14 +128,15 @@ fn a_bad_secret_is_never_quoted() {
 }
 
 #[test]
-fn a_short_secret_and_an_unused_key_are_warnings() {
+fn a_short_secret_an_open_secret_file_and_an_unused_key_are_warnings() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("short"), "c2hvcnQ=").expect("write");
+    write_secret(&dir.path().join("short"), "c2hvcnQ=");
+    std::fs::write(dir.path().join("open"), "c2hvcnQ=").expect("write");
     let d = dir.path().display();
     let policy = load(&with_head(&[
         "tsig:",
         &format!("  - {{ name: short, secret_file: {d}/short }}"),
-        &format!("  - {{ name: spare, secret_file: {d}/short }}"),
+        &format!("  - {{ name: spare, secret_file: {d}/open }}"),
         "secondaries: [ { address: 127.0.0.12, key: short } ]",
     ]));
     let warnings: Vec<String> = policy
