@@ -19,6 +19,8 @@ command -v kzonecheck >/dev/null || need+=(knot-dnssecutils)
 /usr/bin/python3 -c 'import spf' 2>/dev/null || need+=(python3-spf)
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
 command -v openssl >/dev/null || need+=(openssl)
+# A client with its clock off, for TSIG's BADTIME (issue 15).
+ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || need+=(libfaketime)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo

@@ -8,6 +8,7 @@
 
 use crate::catalog::Zones;
 use crate::snapshot::{Prepared, Snapshot};
+use crate::tsig::{self, Signer, TsigError, TsigRecord, record::display_name, unix_now};
 use crate::wire::{
     CLASS_IN, EDNS_PAYLOAD, HEADER_LEN, Malformed, PLAIN_UDP_LIMIT, Request, flags, opcode, rcode, rtype,
 };
@@ -26,10 +27,28 @@ pub enum Transport {
 pub enum Outcome<'a> {
     /// Send the bytes written to `out`.
     Reply,
-    /// A zone transfer request (AXFR or IXFR); the transport decides.
-    Transfer(Box<Request<'a>>),
+    /// A zone transfer request (AXFR or IXFR); the transport decides. A
+    /// signed request comes with the [`Signer`] of its verified key, which
+    /// must sign whatever answers it.
+    Transfer(Box<Request<'a>>, Option<Signer>),
+    /// A signed request whose TSIG failed: send the NOTAUTH written to
+    /// `out`, and log why.
+    Rejected(Box<Rejection>),
     /// Send nothing.
     Drop,
+}
+
+/// A signed request refused for its TSIG (RFC 8945 §5.2), for the log.
+#[derive(Debug)]
+pub struct Rejection {
+    /// BADKEY, BADSIG or BADTIME.
+    pub error: TsigError,
+    /// The key the request named.
+    pub key_name: String,
+    /// The name asked about (for a transfer: the zone).
+    pub qname: String,
+    /// The type asked for.
+    pub qtype: u16,
 }
 
 /// EDNS extended RCODE BADVERS (16), upper eight bits (RFC 6891 §6.1.3).
@@ -45,6 +64,18 @@ pub fn respond<'a, Z: Zones + ?Sized>(
     transport: Transport,
     out: &mut Vec<u8>,
 ) -> Outcome<'a> {
+    respond_at(zones, packet, transport, unix_now, out)
+}
+
+/// [`respond`] with the clock given: `now` (seconds since the epoch) is
+/// read only for a signed request, to check its time and sign the answer.
+pub fn respond_at<'a, Z: Zones + ?Sized>(
+    zones: &Z,
+    packet: &'a [u8],
+    transport: Transport,
+    now: impl FnOnce() -> u64,
+    out: &mut Vec<u8>,
+) -> Outcome<'a> {
     out.clear();
     let req = match Request::parse(packet) {
         Ok(req) => req,
@@ -57,6 +88,66 @@ pub fn respond<'a, Z: Zones + ?Sized>(
             return Outcome::Reply;
         }
     };
+    if req.tsig_at.is_none() {
+        return answer(zones, req, transport, 0, out);
+    }
+    match TsigRecord::find(packet) {
+        Ok(Some(tsig)) => answer_signed(zones, packet, req, &tsig, transport, now(), out),
+        // The parser checked the record already; this is not reached.
+        _ => {
+            write_error(out, &req, rcode::FORMERR, 0);
+            Outcome::Reply
+        }
+    }
+}
+
+/// Answers a signed request: NOTAUTH when its TSIG fails, else the answer
+/// signed with its key (a transfer is signed by the transport).
+fn answer_signed<'a, Z: Zones + ?Sized>(
+    zones: &Z,
+    packet: &'a [u8],
+    req: Request<'a>,
+    tsig: &TsigRecord<'_>,
+    transport: Transport,
+    now: u64,
+    out: &mut Vec<u8>,
+) -> Outcome<'a> {
+    match tsig::verify_request(packet, tsig, |name| zones.tsig_key(name), now) {
+        Ok(signer) => match answer(zones, req, transport, signer.key().signature_len(), out) {
+            Outcome::Reply => {
+                signer.sign(out, now);
+                Outcome::Reply
+            }
+            Outcome::Transfer(req, _) => Outcome::Transfer(req, Some(signer)),
+            other => other,
+        },
+        Err(rejected) => {
+            write_error(out, &req, rcode::NOTAUTH, 0);
+            if out.len() + tsig::rejection_len(tsig) <= size_limit(&req, transport) {
+                tsig::append_rejection(out, &rejected, tsig, now);
+            } else {
+                // Only absurdly long names get here: TC sends the client to TCP.
+                out[2] |= (flags::TC >> 8) as u8;
+            }
+            Outcome::Rejected(Box::new(Rejection {
+                error: rejected.error,
+                key_name: rejected.key_name,
+                qname: display_name(req.qname_lower.as_bytes()),
+                qtype: req.qtype,
+            }))
+        }
+    }
+}
+
+/// Answers a parsed request; `reserve` bytes of the size limit are kept
+/// for a TSIG record.
+fn answer<'a, Z: Zones + ?Sized>(
+    zones: &Z,
+    req: Request<'a>,
+    transport: Transport,
+    reserve: usize,
+    out: &mut Vec<u8>,
+) -> Outcome<'a> {
     if req.edns.is_some_and(|e| e.version != 0) {
         write_error(out, &req, rcode::NOERROR, BADVERS_UPPER);
         return Outcome::Reply;
@@ -83,10 +174,10 @@ pub fn respond<'a, Z: Zones + ?Sized>(
             write_error(out, &req, rcode::NOTAUTH, 0);
             return Outcome::Reply;
         }
-        return Outcome::Transfer(Box::new(req));
+        return Outcome::Transfer(Box::new(req), None);
     }
 
-    let limit = size_limit(&req, transport);
+    let limit = size_limit(&req, transport).saturating_sub(reserve);
     match snapshot.lookup(req.qname_lower.as_bytes()) {
         Some(entry) => match entry.answer(req.qtype) {
             Some(prepared) => write_prepared(out, &req, prepared, limit),

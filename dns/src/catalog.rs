@@ -16,6 +16,7 @@ use hickory_proto::rr::Name;
 
 use crate::publish::PublishError;
 use crate::snapshot::Snapshot;
+use crate::tsig::TsigKey;
 
 /// What [`crate::respond`] answers from: the zone that serves a name.
 ///
@@ -25,6 +26,10 @@ pub trait Zones {
     /// The zone serving `lower_qname` (lowercase wire form) and where its
     /// apex starts inside the name, or `None` when no zone served holds it.
     fn find(&self, lower_qname: &[u8]) -> Option<(&Snapshot, usize)>;
+
+    /// The TSIG key named `lower_name` (lowercase wire form) that one of
+    /// the zones' secondaries holds.
+    fn tsig_key(&self, lower_name: &[u8]) -> Option<&Arc<TsigKey>>;
 }
 
 /// The zones served, each at one serial.
@@ -111,12 +116,24 @@ impl Zones for Catalog {
     fn find(&self, lower_qname: &[u8]) -> Option<(&Snapshot, usize)> {
         Catalog::find(self, lower_qname)
     }
+
+    fn tsig_key(&self, lower_name: &[u8]) -> Option<&Arc<TsigKey>> {
+        self.zones.iter().find_map(|zone| zone.tsig_key(lower_name))
+    }
 }
 
 impl Zones for Snapshot {
     #[inline]
     fn find(&self, lower_qname: &[u8]) -> Option<(&Snapshot, usize)> {
         apex_offset(lower_qname, self.origin_wire()).map(|at| (self, at))
+    }
+
+    fn tsig_key(&self, lower_name: &[u8]) -> Option<&Arc<TsigKey>> {
+        self.zone()
+            .secondaries()
+            .iter()
+            .filter_map(|s| s.key.as_ref())
+            .find(|key| key.name_wire() == lower_name)
     }
 }
 

@@ -19,15 +19,16 @@ mod publish;
 pub mod server;
 mod snapshot;
 pub mod stats;
+pub mod tsig;
 pub mod wire;
 mod xfr;
 mod zone;
 mod zonefile;
 
-pub use answer::{Outcome, Transport, respond};
+pub use answer::{Outcome, Transport, respond, respond_at};
 pub use catalog::{Catalog, Zones};
 pub use publish::{PublishError, SharedCatalog, ZonePublisher};
 pub use snapshot::Snapshot;
 pub use stats::{DnsCounts, DnsStats, QueryType, ResponseCode};
 pub use xfr::{ixfr_over_udp, refuse, transfer_messages};
-pub use zone::{RecordData, RecordSet, SoaFields, Zone, ZoneDiff, ZoneError, serial};
+pub use zone::{RecordData, RecordSet, Secondary, SoaFields, Zone, ZoneDiff, ZoneError, serial};

@@ -21,7 +21,9 @@ use tracing::{debug, info, warn};
 
 use crate::catalog::Catalog;
 use crate::snapshot::Snapshot;
+use crate::tsig::{self, TsigKey, unix_now};
 use crate::wire::{HEADER_LEN, Writer, flags, name_to_wire, opcode, rcode, rtype};
+use crate::zone::Secondary;
 
 /// Where NOTIFY leaves from and how it is retried.
 #[derive(Clone, Debug)]
@@ -68,7 +70,7 @@ impl NotifyConfig {
 /// The NOTIFY round of one zone: what it announces, and how to stop it.
 struct Round {
     serial: u32,
-    secondaries: Vec<SocketAddr>,
+    secondaries: Vec<Secondary>,
     cancel: CancellationToken,
 }
 
@@ -136,7 +138,8 @@ pub fn spawn_notifier(
     })
 }
 
-/// Spawns one NOTIFY per secondary of `snapshot`'s zone, each stopped by `round`.
+/// Spawns one NOTIFY per secondary of `snapshot`'s zone, each stopped by
+/// `round`; signed with the secondary's key when it has one.
 fn start_round(
     sends: &mut JoinSet<()>,
     snapshot: &Snapshot,
@@ -145,65 +148,107 @@ fn start_round(
 ) {
     let serial = snapshot.serial();
     let origin = snapshot.zone().origin();
-    for &target in snapshot.zone().secondaries() {
-        let message = notify_message(snapshot, random_id());
+    for secondary in snapshot.zone().secondaries() {
+        let mut message = notify_message(snapshot, random_id());
+        let signed = secondary.key.as_ref().map(|key| {
+            let mac = tsig::sign_request(key, &mut message, unix_now());
+            (Arc::clone(key), mac)
+        });
+        let target = secondary.address;
         let (config, round, origin) = (config.clone(), round.clone(), origin.clone());
         sends.spawn(async move {
+            let notify = Notify {
+                target,
+                message: &message,
+                signed: signed.as_ref(),
+                zone: &origin,
+                serial,
+            };
             tokio::select! {
                 () = round.cancelled() => {}
-                () = notify_one(target, &message, &origin, serial, &config) => {}
+                () = notify.send(&config) => {}
             }
         });
     }
 }
 
-async fn notify_one(target: SocketAddr, message: &[u8], zone: &Name, serial: u32, config: &NotifyConfig) {
-    let bind = config.source_for(target);
-    let socket = match UdpSocket::bind(bind).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(%target, %zone, source = %bind.ip(), error = %e, "cannot open a socket for NOTIFY");
-            return;
-        }
-    };
-    let id = u16::from_be_bytes([message[0], message[1]]);
-    let mut wait = config.first_timeout;
-    for attempt in 1..=config.attempts {
-        if let Err(e) = socket.send_to(message, target).await {
-            debug!(%target, %zone, error = %e, attempt, "NOTIFY send failed");
-        } else {
-            match tokio::time::timeout(wait, await_ack(&socket, target, id)).await {
-                Ok(rcode::NOERROR) => {
-                    info!(%target, %zone, serial, attempt, "NOTIFY acknowledged");
-                    return;
-                }
-                Ok(code) => {
-                    warn!(%target, %zone, serial, rcode = code, "secondary rejected NOTIFY");
-                    return;
-                }
-                Err(_) => debug!(%target, %zone, serial, attempt, "no NOTIFY acknowledgement yet"),
-            }
-        }
-        wait = (wait * 2).min(Duration::from_secs(30));
-    }
-    warn!(%target, %zone, serial, attempts = config.attempts, "secondary never acknowledged NOTIFY");
+/// One NOTIFY to one secondary.
+struct Notify<'a> {
+    target: SocketAddr,
+    message: &'a [u8],
+    /// The key it is signed with and its MAC, which the answer's covers.
+    signed: Option<&'a (Arc<TsigKey>, Vec<u8>)>,
+    zone: &'a Name,
+    serial: u32,
 }
 
-/// Waits for the response to our NOTIFY; returns its RCODE.
-async fn await_ack(socket: &UdpSocket, target: SocketAddr, id: u16) -> u8 {
-    let mut buf = [0u8; 1024];
-    loop {
-        let Ok((len, from)) = socket.recv_from(&mut buf).await else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
+impl Notify<'_> {
+    /// Sends it until acknowledged, rejected, or out of attempts.
+    async fn send(&self, config: &NotifyConfig) {
+        let (target, zone, serial) = (self.target, self.zone, self.serial);
+        let bind = config.source_for(target);
+        let socket = match UdpSocket::bind(bind).await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(%target, %zone, source = %bind.ip(), error = %e, "cannot open a socket for NOTIFY");
+                return;
+            }
         };
-        if from != target || len < HEADER_LEN {
-            continue;
+        let id = u16::from_be_bytes([self.message[0], self.message[1]]);
+        let mut wait = config.first_timeout;
+        for attempt in 1..=config.attempts {
+            if let Err(e) = socket.send_to(self.message, target).await {
+                debug!(%target, %zone, error = %e, attempt, "NOTIFY send failed");
+            } else {
+                match tokio::time::timeout(wait, self.await_ack(&socket, id)).await {
+                    Ok(rcode::NOERROR) => {
+                        info!(%target, %zone, serial, attempt, "NOTIFY acknowledged");
+                        return;
+                    }
+                    Ok(code) if self.signed.is_some() && code == rcode::NOTAUTH => {
+                        warn!(%target, %zone, serial, rcode = code, "secondary rejected our signed NOTIFY (NOTAUTH): its TSIG key or secret differs from ours");
+                        return;
+                    }
+                    Ok(code) => {
+                        warn!(%target, %zone, serial, rcode = code, "secondary rejected NOTIFY");
+                        return;
+                    }
+                    Err(_) => debug!(%target, %zone, serial, attempt, "no NOTIFY acknowledgement yet"),
+                }
+            }
+            wait = (wait * 2).min(Duration::from_secs(30));
         }
-        let word = u16::from_be_bytes([buf[2], buf[3]]);
-        let is_answer = word & flags::QR != 0 && ((word >> 11) & 0xF) as u8 == opcode::NOTIFY;
-        if is_answer && u16::from_be_bytes([buf[0], buf[1]]) == id {
-            return (word & 0xF) as u8;
+        warn!(%target, %zone, serial, attempts = config.attempts, "secondary never acknowledged NOTIFY");
+    }
+
+    /// Waits for the answer to our NOTIFY; returns its RCODE. An answer to
+    /// a signed NOTIFY counts only when it is signed with the same key (a
+    /// forged acknowledgement would stop the retries).
+    async fn await_ack(&self, socket: &UdpSocket, id: u16) -> u8 {
+        let mut buf = [0u8; 1024];
+        loop {
+            let Ok((len, from)) = socket.recv_from(&mut buf).await else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            };
+            let reply = &buf[..len];
+            if from != self.target || len < HEADER_LEN {
+                continue;
+            }
+            let word = u16::from_be_bytes([reply[2], reply[3]]);
+            let is_answer = word & flags::QR != 0 && ((word >> 11) & 0xF) as u8 == opcode::NOTIFY;
+            if !is_answer || u16::from_be_bytes([reply[0], reply[1]]) != id {
+                continue;
+            }
+            let code = (word & 0xF) as u8;
+            if let Some((key, mac)) = self.signed
+                && code == rcode::NOERROR
+                && tsig::verify_response(key, mac, reply, true).is_none()
+            {
+                warn!(target = %self.target, zone = %self.zone, key = %key.name(), "NOTIFY acknowledgement is unsigned or its TSIG does not verify; ignored");
+                continue;
+            }
+            return code;
         }
     }
 }

@@ -7,7 +7,7 @@
 //! counts its answers in counters only it writes ([`crate::stats`]).
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -20,12 +20,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::answer::{Outcome, Transport, respond};
-use crate::catalog::Catalog;
 use crate::publish::SharedCatalog;
-use crate::snapshot::Snapshot;
 use crate::stats::{DnsStats, QueryType, TcpCounter, UdpCounter, reply_qtype};
-use crate::wire::{Request, rtype};
-use crate::xfr::{ixfr_over_udp, refuse, transfer_messages};
+use transfer::{log_rejection, tcp_transfer, udp_transfer};
+
+mod transfer;
 
 /// How the DNS listeners are set up.
 #[derive(Clone, Debug)]
@@ -205,8 +204,12 @@ fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, canc
                 counter.dropped();
                 continue;
             }
-            Outcome::Transfer(req) => {
-                udp_transfer(&catalog, &req, peer, &mut out);
+            Outcome::Rejected(rejection) => {
+                log_rejection(&rejection, peer);
+                QueryType::of(rejection.qtype)
+            }
+            Outcome::Transfer(req, signer) => {
+                udp_transfer(&catalog, &req, signer.as_ref(), peer, &mut out);
                 QueryType::of(req.qtype)
             }
         };
@@ -215,31 +218,6 @@ fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, canc
             debug!(error = %e, %peer, "UDP send failed");
         }
     }
-}
-
-/// AXFR is TCP only; IXFR over UDP gets our SOA so the client moves to TCP.
-fn udp_transfer(catalog: &Catalog, req: &Request<'_>, peer: SocketAddr, out: &mut Vec<u8>) {
-    match transfer_zone(catalog, req, peer.ip()) {
-        Some(snapshot) if req.qtype == rtype::IXFR => ixfr_over_udp(snapshot, req, out),
-        _ => refuse(req, out),
-    }
-}
-
-/// The zone a transfer request names at its apex, if `peer` is one of that
-/// zone's secondaries: each zone is transferred only to its own.
-fn transfer_zone<'c>(catalog: &'c Catalog, req: &Request<'_>, peer: IpAddr) -> Option<&'c Snapshot> {
-    let (snapshot, apex_at) = catalog.find(req.qname_lower.as_bytes())?;
-    (apex_at == 0 && may_transfer(snapshot, peer)).then_some(snapshot)
-}
-
-/// Only the zone's secondaries may transfer it.
-fn may_transfer(snapshot: &Snapshot, peer: IpAddr) -> bool {
-    let peer = peer.to_canonical();
-    snapshot
-        .zone()
-        .secondaries()
-        .iter()
-        .any(|s| s.ip().to_canonical() == peer)
 }
 
 async fn run_tcp_listener(
@@ -316,17 +294,14 @@ async fn serve_tcp(
                 counter.dropped();
                 return Ok(());
             }
-            Outcome::Transfer(req) => match transfer_zone(&catalog, &req, peer.ip()) {
-                Some(snapshot) => {
-                    info!(%peer, zone = %snapshot.zone().origin(), serial = snapshot.serial(), kind = if req.qtype == rtype::AXFR { "AXFR" } else { "IXFR" }, "zone transfer");
-                    (QueryType::of(req.qtype), transfer_messages(snapshot, &req))
-                }
-                None => {
-                    debug!(%peer, "zone transfer refused");
-                    refuse(&req, &mut out);
-                    (QueryType::of(req.qtype), vec![std::mem::take(&mut out)])
-                }
-            },
+            Outcome::Rejected(rejection) => {
+                log_rejection(&rejection, peer);
+                (QueryType::of(rejection.qtype), vec![std::mem::take(&mut out)])
+            }
+            Outcome::Transfer(req, signer) => (
+                QueryType::of(req.qtype),
+                tcp_transfer(&catalog, &req, signer.as_ref(), peer, &mut out),
+            ),
         };
         if let Some(first) = messages.first() {
             counter.answered(qtype, first);

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use hickory_proto::rr::Name;
 
+use crate::tsig::TsigRecord;
+use crate::tsig::record::TSIG;
 use crate::zone::{RecordData, SoaFields};
 
 /// Fixed DNS header length.
@@ -139,6 +141,9 @@ pub struct Request<'a> {
     pub edns: Option<Edns>,
     /// For IXFR: the serial in the query's authority SOA (RFC 1995 §3).
     pub ixfr_serial: Option<u32>,
+    /// Where the TSIG record starts, when the query is signed (RFC 8945);
+    /// [`TsigRecord::find`] reads it (only signed queries pay for that).
+    pub tsig_at: Option<usize>,
 }
 
 /// A lowercase wire-format name on the stack.
@@ -201,7 +206,7 @@ fn u32_at(p: &[u8], at: usize) -> Option<u32> {
 }
 
 /// Skips a possibly compressed name starting at `at`; returns the offset after it.
-fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+pub(crate) fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
     for _ in 0..128 {
         let len = *p.get(at)?;
         match len {
@@ -215,7 +220,7 @@ fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
 }
 
 /// Skips one resource record; returns (offset after it, type, class, ttl, rdata range).
-fn read_rr(p: &[u8], at: usize) -> Option<(usize, u16, u16, u32, usize, usize)> {
+pub(crate) fn read_rr(p: &[u8], at: usize) -> Option<(usize, u16, u16, u32, usize, usize)> {
     let after_name = skip_name(p, at)?;
     let rtype = u16_at(p, after_name)?;
     let class = u16_at(p, after_name + 2)?;
@@ -308,10 +313,18 @@ impl<'a> Request<'a> {
 
         // Additional: at most one OPT, owned by the root (RFC 6891 §6.1.1).
         let mut edns = None;
-        for _ in 0..ar {
+        let mut tsig_at = None;
+        for i in 0..ar {
             let rr_start = at;
-            let (end, rtype, class, ttl, _, _) = read_rr(p, at).ok_or(formerr)?;
-            if rtype == rtype::OPT {
+            let (end, rtype, class, ttl, rdata, _) = read_rr(p, at).ok_or(formerr)?;
+            // TSIG only as the last record (RFC 8945 §5.1).
+            if rtype == TSIG {
+                if i + 1 != ar {
+                    return Err(formerr);
+                }
+                TsigRecord::parse(p, rr_start, class, rdata, end).ok_or(formerr)?;
+                tsig_at = Some(rr_start);
+            } else if rtype == rtype::OPT {
                 if edns.is_some() || p[rr_start] != 0 {
                     return Err(formerr);
                 }
@@ -337,6 +350,7 @@ impl<'a> Request<'a> {
             qclass,
             edns,
             ixfr_serial,
+            tsig_at,
         })
     }
 

@@ -7,8 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 
 use hickory_proto::rr::{Name, RecordType};
+
+use crate::tsig::TsigKey;
 
 /// The SOA fields other than the origin and the serial.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -245,7 +248,25 @@ pub struct Zone {
     serial: u32,
     soa: SoaFields,
     sets: BTreeMap<(Owner, RecordType), RecordSet>,
-    secondaries: Vec<SocketAddr>,
+    secondaries: Vec<Secondary>,
+}
+
+/// A secondary: may transfer the zone and is sent NOTIFY.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secondary {
+    /// Where it is: transfers are allowed from this IP address, NOTIFY goes
+    /// to this address and port.
+    pub address: SocketAddr,
+    /// When set, its transfers must be signed with this key, and NOTIFY to
+    /// it is signed with it (RFC 8945).
+    pub key: Option<Arc<TsigKey>>,
+}
+
+impl From<SocketAddr> for Secondary {
+    /// A secondary known by its address only.
+    fn from(address: SocketAddr) -> Self {
+        Self { address, key: None }
+    }
 }
 
 /// A record that cannot be part of the zone.
@@ -316,9 +337,9 @@ impl Zone {
         Ok(())
     }
 
-    /// Allows `addrs` to transfer the zone and sends them NOTIFY.
-    pub fn set_secondaries(&mut self, addrs: Vec<SocketAddr>) {
-        self.secondaries = addrs;
+    /// Allows `secondaries` to transfer the zone and sends them NOTIFY.
+    pub fn set_secondaries<S: Into<Secondary>>(&mut self, secondaries: impl IntoIterator<Item = S>) {
+        self.secondaries = secondaries.into_iter().map(Into::into).collect();
     }
 
     /// Sets the serial (the controller owns serial policy).
@@ -342,7 +363,7 @@ impl Zone {
     }
 
     /// Secondaries: transfer allowed, NOTIFY sent.
-    pub fn secondaries(&self) -> &[SocketAddr] {
+    pub fn secondaries(&self) -> &[Secondary] {
         &self.secondaries
     }
 

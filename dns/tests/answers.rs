@@ -751,7 +751,7 @@ fn axfr_and_ixfr_at_the_apex_are_transfers() {
     for transport in [Transport::Udp, Transport::Tcp] {
         let packet = query(ORIGIN, RecordType::AXFR);
         match respond(&snap, &packet, transport, &mut out) {
-            Outcome::Transfer(req) => {
+            Outcome::Transfer(req, _) => {
                 assert_eq!(req.id, ID);
                 assert_eq!(req.qtype, 252);
                 assert_eq!(req.ixfr_serial, None);
@@ -762,7 +762,7 @@ fn axfr_and_ixfr_at_the_apex_are_transfers() {
         let packet = query("LISTS.Example.TEST.", RecordType::AXFR);
         assert!(matches!(
             respond(&snap, &packet, transport, &mut out),
-            Outcome::Transfer(_)
+            Outcome::Transfer(..)
         ));
 
         let mut ixfr = query_message(ORIGIN, RecordType::IXFR);
@@ -773,7 +773,7 @@ fn axfr_and_ixfr_at_the_apex_are_transfers() {
         ));
         let packet = encode(&ixfr);
         match respond(&snap, &packet, transport, &mut out) {
-            Outcome::Transfer(req) => assert_eq!(req.ixfr_serial, Some(41)),
+            Outcome::Transfer(req, _) => assert_eq!(req.ixfr_serial, Some(41)),
             other => panic!("expected a transfer, got {other:?}"),
         }
     }

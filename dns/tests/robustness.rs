@@ -133,11 +133,14 @@ fn exercise(packet: &[u8]) -> Result<(), TestCaseError> {
                     prop_assert!(msg.answers.is_empty() && msg.authorities.is_empty());
                 }
             }
+            Outcome::Rejected(_) => {
+                check_reply(packet, &out)?;
+            }
             Outcome::Drop => {
                 prop_assert!(packet.len() < 12 || packet[2] & 0x80 != 0, "dropped a query");
                 prop_assert!(out.is_empty());
             }
-            Outcome::Transfer(req) => {
+            Outcome::Transfer(req, _) => {
                 prop_assert!(req.qtype == 252 || req.qtype == 251);
                 for message in transfer_messages(snap, &req) {
                     prop_assert!(message.len() < 65_535);

@@ -108,8 +108,9 @@ fuzz_target!(|packet: &[u8]| {
                     assert!(out.len() <= 1232, "UDP reply of {} bytes", out.len());
                 }
             }
+            Outcome::Rejected(_) => assert_eq!(out[..2], packet[..2], "ID echoed"),
             Outcome::Drop => assert!(out.is_empty()),
-            Outcome::Transfer(req) => {
+            Outcome::Transfer(req, _) => {
                 for message in transfer_messages(snap, &req) {
                     assert!(message.len() < 65_535);
                 }

@@ -47,6 +47,8 @@ pub struct Muster {
     pub dns: SocketAddr,
     pub api: SocketAddr,
     pub extra_args: Vec<String>,
+    /// Environment variables set for `muster serve`.
+    pub env: Vec<(String, String)>,
 }
 
 impl Muster {
@@ -62,6 +64,11 @@ impl Muster {
 
     /// Same, serving DNS on `dns_ip` (a 127.0.0.x address of its own).
     pub fn start_on(dns_ip: &str, policy: &str, extra: &[&str]) -> Self {
+        Self::start_on_env(dns_ip, policy, extra, &[])
+    }
+
+    /// Same, with environment variables set for `muster serve`.
+    pub fn start_on_env(dns_ip: &str, policy: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("policy.yaml"), policy).expect("write policy");
         let mut m = Self {
@@ -70,6 +77,7 @@ impl Muster {
             api: SocketAddr::from(([127, 0, 0, 1], free_port("127.0.0.1"))),
             dir,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         };
         m.spawn();
         m
@@ -111,6 +119,7 @@ impl Muster {
             .arg(self.api.to_string())
             .args(&self.extra_args)
             .env("MUSTER_LOG", "info,muster_dns=debug")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)

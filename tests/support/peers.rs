@@ -34,9 +34,31 @@ pub fn start_nsd(ip: &str, port: u16, primary: SocketAddr) -> Secondary {
     start_nsd_zones(ip, port, primary, &["lists.example.test"])
 }
 
+/// A TSIG key as a secondary's configuration holds it.
+pub struct PeerKey {
+    pub name: &'static str,
+    /// `hmac-sha256` or `hmac-sha512`.
+    pub algorithm: &'static str,
+    /// The base64 secret.
+    pub secret: String,
+}
+
 /// Starts NSD on `ip`:`port` as a secondary of `primary` for `zones`,
 /// accepting NOTIFY from the primary's address only, as sites do.
 pub fn start_nsd_zones(ip: &str, port: u16, primary: SocketAddr, zones: &[&str]) -> Secondary {
+    start_nsd_keyed(ip, port, primary, zones, None)
+}
+
+/// The same, with a TSIG key when `key` is given, configured as NSD's
+/// manual says: a `key:` clause, and its name on `request-xfr` and
+/// `allow-notify` (NOTIFY from the primary's address, signed with the key).
+pub fn start_nsd_keyed(
+    ip: &str,
+    port: u16,
+    primary: SocketAddr,
+    zones: &[&str],
+    key: Option<&PeerKey>,
+) -> Secondary {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().display();
     let conf = format!(
@@ -60,13 +82,20 @@ remote-control:
 "#
     );
     let mut conf = conf;
+    if let Some(key) = key {
+        conf.push_str(&format!(
+            "key:\n    name: \"{}\"\n    algorithm: {}\n    secret: \"{}\"\n",
+            key.name, key.algorithm, key.secret
+        ));
+    }
+    let key_name = key.map_or("NOKEY", |k| k.name);
     for zone in zones {
         conf.push_str(&format!(
             r#"zone:
     name: "{zone}"
     zonefile: "{zone}.zone"
-    request-xfr: {pip}@{pport} NOKEY
-    allow-notify: {pip} NOKEY
+    request-xfr: {pip}@{pport} {key_name}
+    allow-notify: {pip} {key_name}
     outgoing-interface: {ip}
 "#,
             pip = primary.ip(),
@@ -102,10 +131,33 @@ pub fn start_knot(ip: &str, port: u16, primary: SocketAddr) -> Secondary {
 /// Starts Knot on `ip`:`port` as a secondary of `primary` for `zones`,
 /// accepting NOTIFY from the primary's address only, as sites do.
 pub fn start_knot_zones(ip: &str, port: u16, primary: SocketAddr, zones: &[&str]) -> Secondary {
+    start_knot_keyed(ip, port, primary, zones, None)
+}
+
+/// The same, with a TSIG key when `key` is given, configured as Knot's
+/// manual says: a `key:` section, the key on the primary's `remote`, and
+/// an `acl` allowing NOTIFY from the primary's address with that key.
+pub fn start_knot_keyed(
+    ip: &str,
+    port: u16,
+    primary: SocketAddr,
+    zones: &[&str],
+    key: Option<&PeerKey>,
+) -> Secondary {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().display();
+    let (key_section, key_line) = match key {
+        Some(k) => (
+            format!(
+                "key:\n  - id: {}\n    algorithm: {}\n    secret: {}\n",
+                k.name, k.algorithm, k.secret
+            ),
+            format!("    key: {}\n", k.name),
+        ),
+        None => (String::new(), String::new()),
+    };
     let conf = format!(
-        r#"server:
+        r#"{key_section}server:
     rundir: "{d}"
     pidfile: "{d}/knot.pid"
     listen: [ "{ip}@{port}" ]
@@ -121,10 +173,10 @@ remote:
   - id: primary
     address: "{pip}@{pport}"
     via: "{ip}"
-acl:
+{key_line}acl:
   - id: notify_in
     address: "{pip}"
-    action: notify
+{key_line}    action: notify
 template:
   - id: default
     storage: "{d}/zones"

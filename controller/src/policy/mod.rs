@@ -9,7 +9,8 @@
 //!    shape error does not: `recover` reads the text as a YAML tree and
 //!    takes out what does not fit, reporting each, so the rest is checked.
 //! 2. `validate` (with `roles`, `inventory`, `automation`, and for the rest
-//!    of the zone `zone_records`, `spf`, `reverse_zones` and `aliases`, and
+//!    of the zone `zone_records`, `spf`, `reverse_zones` and `aliases`,
+//!    `tsig_keys` and `secondaries` for who may transfer the zones, and
 //!    `values` for durations, names and addresses): every value and every
 //!    cross-reference is checked, collecting *all* problems rather than
 //!    stopping at the first, and the [`Policy`] is built with its defaults.
@@ -37,8 +38,10 @@ mod raw;
 mod recover;
 mod reverse_zones;
 mod roles;
+mod secondaries;
 mod spf;
 mod syntax;
+mod tsig_keys;
 mod validate;
 mod values;
 mod zone_records;

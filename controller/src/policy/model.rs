@@ -5,13 +5,13 @@
 //! and every reference (a host's role, a role in a schedule) is known to exist.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use hickory_proto::rr::Name;
 use jiff::tz::TimeZone;
-use muster_dns::RecordData;
+use muster_dns::{RecordData, Secondary};
 
 pub use crate::cron::Cron;
 
@@ -38,8 +38,9 @@ pub struct Policy {
     pub hosts: Vec<Host>,
     /// Whether agents of hosts the inventory does not list may join.
     pub enrolment: Enrolment,
-    /// Secondaries allowed to transfer the zone; each is sent NOTIFY.
-    pub secondaries: Vec<SocketAddr>,
+    /// Secondaries allowed to transfer the zone; each is sent NOTIFY. One
+    /// with a TSIG key (`tsig:`) must sign its transfers with it.
+    pub secondaries: Vec<Secondary>,
     /// Wanted counts outside every schedule window (roles not named get
     /// their `min`).
     pub default_want: BTreeMap<String, WantCount>,
@@ -415,7 +416,7 @@ pub struct ReverseZone {
     /// The zone's origin (`2.0.192.in-addr.arpa.`, `0-26.2.0.192.in-addr.arpa.`).
     pub origin: Name,
     /// Secondaries of this zone (default: the forward zone's).
-    pub secondaries: Vec<SocketAddr>,
+    pub secondaries: Vec<Secondary>,
 }
 
 /// A name that follows a host: published as a CNAME to the host's own name.

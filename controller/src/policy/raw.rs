@@ -31,7 +31,9 @@ pub(super) struct RawPolicy {
     pub(super) hosts: Vec<RawHost>,
     pub(super) enrolment: Option<Text>,
     #[serde(default)]
-    pub(super) secondaries: Vec<Text>,
+    pub(super) tsig: Vec<RawTsigKey>,
+    #[serde(default)]
+    pub(super) secondaries: Vec<RawSecondary>,
     #[serde(default)]
     pub(super) records: Vec<RawZoneRecord>,
     pub(super) spf: Option<RawSpf>,
@@ -158,7 +160,60 @@ pub(super) enum RawReverse {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawReverseTable {
     pub(super) block: Text,
-    pub(super) secondaries: Option<Vec<Text>>,
+    pub(super) secondaries: Option<Vec<RawSecondary>>,
+}
+
+/// A TSIG key (`tsig:`): its secret is read from a file or the
+/// environment, never written in the policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTsigKey {
+    pub(super) name: Text,
+    pub(super) algorithm: Option<Text>,
+    pub(super) secret_file: Option<Text>,
+    pub(super) secret_env: Option<Text>,
+}
+
+/// A `secondaries:` entry: `127.0.0.12` or `{ address: 127.0.0.12, key: xfr-key }`.
+#[derive(Debug)]
+pub(super) enum RawSecondary {
+    /// Just the address.
+    Address(Text),
+    /// The address with the TSIG key its transfers and NOTIFY are signed with.
+    Table(RawSecondaryTable),
+}
+
+/// The long form of a `secondaries:` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSecondaryTable {
+    pub(super) address: Text,
+    pub(super) key: Option<Text>,
+}
+
+impl<'de> Deserialize<'de> for RawSecondary {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecondaryVisitor;
+
+        impl<'de> Visitor<'de> for SecondaryVisitor {
+            type Value = RawSecondary;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an address (like 127.0.0.12 or 127.0.0.12:5353) or { address: ..., key: ... }")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSecondary, E> {
+                Ok(RawSecondary::Address(Text(v.to_owned())))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSecondary, A::Error> {
+                RawSecondaryTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawSecondary::Table)
+            }
+        }
+
+        deserializer.deserialize_any(SecondaryVisitor)
+    }
 }
 
 impl<'de> Deserialize<'de> for RawReverse {

@@ -2,14 +2,23 @@
 //! into its zones by [`crate::reverse::zones_for`] (octet zones, RFC 2317
 //! classless zones, IPv6 nibble zones), with its secondaries.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use muster_dns::Secondary;
+use muster_dns::tsig::TsigKey;
 
 use super::locate::YamlPath;
 use super::raw::{RawReverse, Text};
 use super::validate::Checker;
-use super::{Policy, ReverseZone, values};
+use super::{Policy, ReverseZone, secondaries};
 
-pub(super) fn reverse(c: &mut Checker, raw: &[RawReverse], secondaries: &[SocketAddr]) -> Vec<ReverseZone> {
+pub(super) fn reverse(
+    c: &mut Checker,
+    raw: &[RawReverse],
+    secondaries: &[Secondary],
+    keys: &[Arc<TsigKey>],
+) -> Vec<ReverseZone> {
     let at = YamlPath::root().key("reverse");
     // Each zone with the entry it came from, to name it when another overlaps.
     let mut zones: Vec<(usize, ReverseZone)> = Vec::new();
@@ -20,14 +29,7 @@ pub(super) fn reverse(c: &mut Checker, raw: &[RawReverse], secondaries: &[Socket
             RawReverse::Table(table) => (&table.block, entry_at.key("block"), table.secondaries.as_deref()),
         };
         let secondaries = match own {
-            Some(list) => {
-                let list_at = entry_at.key("secondaries");
-                let parsed = c.each(&list_at, list, values::secondary);
-                c.unique(&list_at, &parsed, |addr| {
-                    format!("secondary {addr} is listed twice")
-                });
-                parsed.into_iter().map(|(_, addr)| addr).collect()
-            }
+            Some(list) => secondaries::secondaries(c, &entry_at.key("secondaries"), list, keys, false),
             None => secondaries.to_vec(),
         };
         let Some(found) = c.value(&block_at, expand(block)) else {

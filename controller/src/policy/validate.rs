@@ -1,7 +1,7 @@
 //! From the raw policy to the validated [`Policy`], collecting every problem.
 //!
 //! This module checks the zone-wide settings (zone, ttl, nameservers, soa,
-//! heartbeat, secondaries) and hands roles, hosts and the automation rules to
+//! heartbeat) and hands roles, hosts and the automation rules to
 //! their own modules. A value that fails is reported and replaced by its
 //! default so that checking goes on; the policy is returned only if nothing
 //! was reported.
@@ -15,7 +15,7 @@ use super::locate::{Spot, YamlPath};
 use super::raw::{RawHeartbeat, RawLimits, RawPolicy, RawSoa, Text};
 use super::{
     Enrolment, Heartbeat, Limits, Policy, Soa, aliases, automation, consistency, inventory, names,
-    reverse_zones, roles, spf, values, zone_records,
+    reverse_zones, roles, secondaries, spf, tsig_keys, values, zone_records,
 };
 
 /// Problems found so far, each with what it points at.
@@ -56,21 +56,9 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
     let soa = soa(&mut c, &ctx, &nameservers, &raw.soa.unwrap_or_default());
     let heartbeat = heartbeat(&mut c, &raw.heartbeat.unwrap_or_default());
     let limits = limits(&mut c, &raw.limits.unwrap_or_default());
-    let secondaries = c.each(&top.key("secondaries"), &raw.secondaries, values::secondary);
-    c.unique(&top.key("secondaries"), &secondaries, |addr| {
-        format!("secondary {addr} is listed twice")
-    });
-    for (i, addr) in &secondaries {
-        if let Some(range) = values::documentation_range(addr.ip()) {
-            c.warn(
-                &top.key("secondaries").index(*i),
-                format!(
-                    "secondary {addr} is in {range}, a range for documentation only: muster would send NOTIFY \
-                     there; list your secondaries' real addresses"
-                ),
-            );
-        }
-    }
+    let keys = tsig_keys::keys(&mut c, &raw.tsig, source);
+    let secondaries =
+        secondaries::secondaries(&mut c, &top.key("secondaries"), &raw.secondaries, &keys, true);
     let roles = roles::roles(&mut c, &ctx, raw.roles);
     let hosts = inventory::hosts(&mut c, &ctx, raw.hosts);
     let enrolment = c
@@ -85,10 +73,16 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
             }
         })
         .unwrap_or_default();
-    let secondaries: Vec<_> = secondaries.into_iter().map(|(_, addr)| addr).collect();
     let records = zone_records::records(&mut c, &ctx, &raw.records);
     let spf = spf::spf(&mut c, &ctx, raw.spf.as_ref());
-    let reverse = reverse_zones::reverse(&mut c, &raw.reverse, &secondaries);
+    let reverse = reverse_zones::reverse(&mut c, &raw.reverse, &secondaries, &keys);
+    if !c.has_problems_in(&["tsig", "secondaries", "reverse"]) {
+        let used: Vec<_> = secondaries
+            .iter()
+            .chain(reverse.iter().flat_map(|zone| &zone.secondaries))
+            .collect();
+        secondaries::warn_unused_keys(&mut c, &keys, &used);
+    }
     let aliases = aliases::aliases(&mut c, &ctx, &raw.aliases, &hosts, enrolment);
     let written = names::Written {
         records: records.iter().map(|(at, _)| at.clone()).collect(),

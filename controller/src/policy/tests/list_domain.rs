@@ -139,8 +139,12 @@ fn every_new_key_loads() {
     );
     let local: SocketAddr = "127.0.0.53:53".parse().expect("addr");
     let own: SocketAddr = "127.0.0.54:5353".parse().expect("addr");
-    assert_eq!(policy.reverse[0].secondaries, [local], "the zone's by default");
-    assert_eq!(policy.reverse[1].secondaries, [own]);
+    assert_eq!(
+        policy.reverse[0].secondaries,
+        [local.into()],
+        "the zone's by default"
+    );
+    assert_eq!(policy.reverse[1].secondaries, [own.into()]);
     assert_eq!(policy.reverse[1].prefix, 26);
 
     let aliases: Vec<(String, &str)> = policy

@@ -124,7 +124,9 @@ fn hosts_secondaries_and_rules_map_into_the_model() {
     .iter()
     .map(|s| s.parse().unwrap_or_else(|e| panic!("{s}: {e}")))
     .collect();
-    assert_eq!(policy.secondaries, secondaries);
+    let addresses: Vec<_> = policy.secondaries.iter().map(|s| s.address).collect();
+    assert_eq!(addresses, secondaries);
+    assert!(policy.secondaries.iter().all(|s| s.key.is_none()));
     let schedule = &policy.schedules[0];
     assert_eq!(
         (schedule.duration, schedule.timezone.iana_name()),
