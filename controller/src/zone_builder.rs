@@ -13,10 +13,8 @@ use crate::farm::{Farm, Millis};
 use crate::policy::{FixedData, MAX_PARTS, MemberRecord, Policy, ReverseZone, Spf};
 use crate::spf;
 
-/// Which hosts are published in each role right now: role -> host names.
-/// Hosts not listed (draining, dead, unassigned) publish only their own
-/// address records.
-pub type Membership = BTreeMap<String, Vec<String>>;
+/// The reconciler decides who is published; the zone shows it.
+pub use crate::reconcile::Membership;
 
 /// The membership a policy starts with: every host in its `role:`.
 pub fn initial_membership(policy: &Policy) -> Membership {

@@ -758,7 +758,10 @@ async fn a_full_disk_fails_commits_and_loses_none_that_succeeded() {
             Err(_) => failed += 1,
         }
     }
-    assert!(failed > 0, "a full disk failed no commit: the test did not fill it");
+    assert!(
+        failed > 0,
+        "a full disk failed no commit: the test did not fill it"
+    );
     std::fs::remove_file(&filler).expect("free the space");
     for i in 20..40 {
         let e = event(i, "move", Some(&format!("smurf{i}")));
@@ -766,12 +769,18 @@ async fn a_full_disk_fails_commits_and_loses_none_that_succeeded() {
             events: std::slice::from_ref(&e),
             ..Commit::default()
         };
-        store.commit(&commit).await.expect("commits succeed once space is back");
+        store
+            .commit(&commit)
+            .await
+            .expect("commits succeed once space is back");
         acknowledged.push(e);
     }
     let fresh = open(&url).await;
     let stored = all_events(&fresh).await;
     for e in &acknowledged {
-        assert!(stored.contains(e), "acknowledged but lost: {e:?}\nstored: {stored:?}");
+        assert!(
+            stored.contains(e),
+            "acknowledged but lost: {e:?}\nstored: {stored:?}"
+        );
     }
 }
