@@ -13,6 +13,7 @@
 
 mod answer;
 mod catalog;
+mod log_budget;
 pub mod notify;
 mod parse;
 mod publish;

@@ -8,6 +8,7 @@ use tracing::{debug, info, warn};
 
 use crate::answer::Rejection;
 use crate::catalog::Catalog;
+use crate::log_budget::{Admit, LogBudget};
 use crate::snapshot::Snapshot;
 use crate::tsig::record::display_name;
 use crate::tsig::{Signer, TsigError, unix_now};
@@ -88,32 +89,48 @@ fn may_transfer(snapshot: &Snapshot, peer: IpAddr, signer: Option<&Signer>) -> R
     }
 }
 
-/// One warning per refused transfer from a keyed secondary; strangers are
-/// refused quietly (debug), as before.
+/// Warnings about refused transfers and rejected signatures: spoofable over
+/// UDP, so bounded (see [`LogBudget`]).
+static REFUSALS: LogBudget = LogBudget::new();
+static REJECTIONS: LogBudget = LogBudget::new();
+
+/// One warning per refused transfer from a keyed secondary (within
+/// [`REFUSALS`]); strangers are refused quietly (debug), as before.
 fn log_refusal(refusal: &Refusal, req: &Request<'_>, peer: SocketAddr) {
     let zone = display_name(req.qname_lower.as_bytes());
+    if matches!(refusal, Refusal::NoZone | Refusal::NotSecondary) {
+        debug!(%peer, %zone, "zone transfer refused");
+        return;
+    }
+    let Admit::Log { suppressed } = REFUSALS.admit(unix_now()) else {
+        return;
+    };
     match refusal {
-        Refusal::NoZone | Refusal::NotSecondary => debug!(%peer, %zone, "zone transfer refused"),
+        Refusal::NoZone | Refusal::NotSecondary => {}
         Refusal::KeyRequired { wanted, used: None } => {
-            warn!(%peer, %zone, key = %wanted, "zone transfer refused: the request is not signed, and this secondary's transfers need TSIG key {wanted}");
+            warn!(%peer, %zone, key = %wanted, suppressed, "zone transfer refused: the request is not signed, and this secondary's transfers need TSIG key {wanted}");
         }
         Refusal::KeyRequired {
             wanted,
             used: Some(used),
         } => {
-            warn!(%peer, %zone, key = %wanted, used = %used, "zone transfer refused: signed with TSIG key {used}, but this secondary's transfers need key {wanted}");
+            warn!(%peer, %zone, key = %wanted, used = %used, suppressed, "zone transfer refused: signed with TSIG key {used}, but this secondary's transfers need key {wanted}");
         }
     }
 }
 
-/// One warning per request refused for its TSIG.
+/// One warning per request refused for its TSIG (within [`REJECTIONS`]:
+/// `suppressed` says how many were left out before it).
 pub(super) fn log_rejection(rejection: &Rejection, peer: SocketAddr) {
+    let Admit::Log { suppressed } = REJECTIONS.admit(unix_now()) else {
+        return;
+    };
     let why = match rejection.error {
         TsigError::BadKey => "the key is not one of the secondaries' keys (or its algorithm differs)",
         TsigError::BadSig => "the MAC does not verify: the secondary's secret differs from ours",
         TsigError::BadTime => "the time signed is outside the fudge: check both clocks",
     };
-    warn!(%peer, zone = %rejection.qname, key = %rejection.key_name, error = %rejection.error, "signed query answered NOTAUTH: {why}");
+    warn!(%peer, zone = %rejection.qname, key = %rejection.key_name, error = %rejection.error, suppressed, "signed query answered NOTAUTH: {why}");
 }
 
 /// The messages answering a transfer over TCP: the zone, or a refusal;
