@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use jiff::tz::TimeZone;
-use muster_controller::farm::Millis;
+use muster_controller::farm::{EventKind, Millis};
 use muster_controller::policy::{self, Policy};
 use muster_controller::runner::now_millis;
 use muster_controller::simulate::time::{
@@ -354,9 +354,9 @@ fn render(setup: &Setup, replay: &Replay, quiet: bool, took: f64) -> String {
         for e in &s.events {
             let host = e.host.as_deref().unwrap_or("-");
             let role = |r: &Option<String>| r.clone().unwrap_or_else(|| "(none)".to_owned());
-            match e.kind.as_str() {
-                "move" => finished.push(format!("{host} → {}", role(&e.to_role))),
-                "drain-start" => {
+            match e.kind {
+                EventKind::Move => finished.push(format!("{host} → {}", role(&e.to_role))),
+                EventKind::DrainStart => {
                     let _ = writeln!(
                         out,
                         "        drain {host}: {} → {}  [{}] {}",
@@ -366,7 +366,7 @@ fn render(setup: &Setup, replay: &Replay, quiet: bool, took: f64) -> String {
                         e.reason
                     );
                 }
-                "assign" => {
+                EventKind::Assign => {
                     let _ = writeln!(
                         out,
                         "        assign {host} → {}  [{}] {}",
@@ -483,7 +483,7 @@ fn to_json(setup: &Setup, replay: &Replay) -> serde_json::Value {
                 "delivered": s.delivered,
                 "backlog": s.backlog,
                 "events": s.events.iter().map(|e| json!({
-                    "kind": e.kind,
+                    "kind": e.kind.as_str(),
                     "host": e.host,
                     "from": e.from_role,
                     "to": e.to_role,

@@ -98,7 +98,7 @@ impl From<StoredEvent> for EventView {
         Self {
             id: s.id,
             at: s.event.at,
-            kind: s.event.kind,
+            kind: s.event.kind.as_str().to_owned(),
             host: s.event.host,
             from: s.event.from_role,
             to: s.event.to_role,

@@ -227,7 +227,7 @@ impl PlanView {
 impl From<&Event> for PlanStep {
     fn from(e: &Event) -> Self {
         Self {
-            kind: e.kind.clone(),
+            kind: e.kind.as_str().to_owned(),
             host: e.host.clone(),
             from: e.from_role.clone(),
             to: e.to_role.clone(),

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::bounded::{self, Choices};
-use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
+use crate::farm::{Assignment, Event, EventKind, Farm, HostRecord, Millis, Phase};
 use crate::observed::Observed;
 use crate::policy::Policy;
 use crate::reconcile;
@@ -559,7 +559,7 @@ impl Engine {
                 serial,
                 "change"
             );
-            if e.kind == "panic" {
+            if e.kind == EventKind::Panic {
                 warn!(reason = %e.reason, "fail-static: keeping the last good set published");
             }
         }
@@ -594,9 +594,9 @@ fn listed(policy: &Policy, farm: &Farm, now: Millis) -> Senders {
 /// An event for each host the SPF starts or stops listing, with why.
 fn spf_events(policy: &Policy, before: &Senders, after: &Senders, farm: &Farm, now: Millis) -> Vec<Event> {
     let role_of = |host: &str| farm.assignments.get(host).and_then(|a| a.role.clone());
-    let event = |kind: &str, host: &str, from_role, to_role, reason: String| Event {
+    let event = |kind: EventKind, host: &str, from_role, to_role, reason: String| Event {
         at: now,
-        kind: kind.to_owned(),
+        kind,
         host: Some(host.to_owned()),
         from_role,
         to_role,
@@ -609,7 +609,7 @@ fn spf_events(policy: &Policy, before: &Senders, after: &Senders, farm: &Farm, n
             .iter()
             .map(|h| {
                 event(
-                    "spf-unlist",
+                    EventKind::SpfUnlist,
                     h,
                     None,
                     None,
@@ -636,7 +636,7 @@ fn spf_events(policy: &Policy, before: &Senders, after: &Senders, farm: &Farm, n
                 )
             };
             let to = role.filter(|r| spf.roles.contains(r));
-            event("spf-list", host, None, to, reason)
+            event(EventKind::SpfList, host, None, to, reason)
         })
         .collect();
     events.extend(before.difference(after).map(|host| {
@@ -648,7 +648,7 @@ fn spf_events(policy: &Policy, before: &Senders, after: &Senders, farm: &Farm, n
                 crate::simulate::time::human(crate::farm::millis(spf.keep_after_leave))
             )
         };
-        event("spf-unlist", host, None, None, reason)
+        event(EventKind::SpfUnlist, host, None, None, reason)
     }));
     events
 }
@@ -668,17 +668,17 @@ fn publication_events(before: &Membership, after: &Membership, causes: &[Event],
         .iter()
         .filter_map(|e| Some((e.host.as_deref()?, e)))
         .collect();
-    let event = |kind: &str, host: &str, role: &str| {
+    let event = |kind: EventKind, host: &str, role: &str| {
         let (actor, reason) = match cause.get(host) {
             Some(e) => (e.actor.as_str(), format!("{}: {}", e.kind, e.reason)),
             None => (reconcile::RECONCILER, "role in place".to_owned()),
         };
         Event {
             at: now,
-            kind: kind.to_owned(),
+            kind,
             host: Some(host.to_owned()),
-            from_role: (kind == "unpublish").then(|| role.to_owned()),
-            to_role: (kind == "publish").then(|| role.to_owned()),
+            from_role: (kind == EventKind::Unpublish).then(|| role.to_owned()),
+            to_role: (kind == EventKind::Publish).then(|| role.to_owned()),
             actor: actor.to_owned(),
             reason,
             serial: None,
@@ -686,9 +686,9 @@ fn publication_events(before: &Membership, after: &Membership, causes: &[Event],
     };
     let mut events: Vec<Event> = old
         .difference(&new)
-        .map(|(h, r)| event("unpublish", h, r))
+        .map(|(h, r)| event(EventKind::Unpublish, h, r))
         .collect();
-    events.extend(new.difference(&old).map(|(h, r)| event("publish", h, r)));
+    events.extend(new.difference(&old).map(|(h, r)| event(EventKind::Publish, h, r)));
     events
 }
 

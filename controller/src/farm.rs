@@ -158,18 +158,157 @@ pub struct Farm {
     pub departures: BTreeMap<(String, String), Millis>,
 }
 
+/// Every kind of change the event log records: the one list. The store
+/// and the wire carry [`EventKind::as_str`]; the README's table of events
+/// is checked against [`EventKind::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    /// A host entered its role's records.
+    Publish,
+    /// A host left its role's records.
+    Unpublish,
+    /// An unassigned host was given a role.
+    Assign,
+    /// A host's agent reports holding the role it was given (and for a
+    /// sending role, the SPF has listed it for its TTL): it may be published.
+    Arrive,
+    /// A host started draining out of its role, towards another or none.
+    DrainStart,
+    /// A drain ended: the host changed role.
+    Move,
+    /// The failure detector declared a host dead.
+    Death,
+    /// A dead host earned its way back.
+    Revival,
+    /// Too many hosts went silent at once: fail static, nothing changes.
+    Panic,
+    /// Heartbeats are back: normal rules resume.
+    PanicEnd,
+    /// A host not seen before enrolled with its agent.
+    Enrol,
+    /// A host's agent reported new addresses or was bound to its own token.
+    Update,
+    /// An operator took a host out of DNS and automation.
+    Cordon,
+    /// An operator gave a cordoned host back.
+    Uncordon,
+    /// An operator pinned a host: automation never moves it.
+    Pin,
+    /// An operator unpinned a host.
+    Unpin,
+    /// An operator registered a static host.
+    Register,
+    /// An operator removed a host.
+    Remove,
+    /// A policy reload, accepted or rejected (the reason says which).
+    Reload,
+    /// A static record was added through the API.
+    RecordAdd,
+    /// A static record was removed through the API.
+    RecordRemove,
+    /// An alias was set or moved (host: the new one; the reason says from which).
+    AliasSet,
+    /// An alias was removed (host: the one it pointed at).
+    AliasRemove,
+    /// A host joined the SPF record.
+    SpfList,
+    /// A host left the SPF record.
+    SpfUnlist,
+}
+
+impl EventKind {
+    /// Every kind, in the order above.
+    pub const ALL: [EventKind; 25] = [
+        Self::Publish,
+        Self::Unpublish,
+        Self::Assign,
+        Self::Arrive,
+        Self::DrainStart,
+        Self::Move,
+        Self::Death,
+        Self::Revival,
+        Self::Panic,
+        Self::PanicEnd,
+        Self::Enrol,
+        Self::Update,
+        Self::Cordon,
+        Self::Uncordon,
+        Self::Pin,
+        Self::Unpin,
+        Self::Register,
+        Self::Remove,
+        Self::Reload,
+        Self::RecordAdd,
+        Self::RecordRemove,
+        Self::AliasSet,
+        Self::AliasRemove,
+        Self::SpfList,
+        Self::SpfUnlist,
+    ];
+
+    /// The name in the store, the API, the CLI and the logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Publish => "publish",
+            Self::Unpublish => "unpublish",
+            Self::Assign => "assign",
+            Self::Arrive => "arrive",
+            Self::DrainStart => "drain-start",
+            Self::Move => "move",
+            Self::Death => "death",
+            Self::Revival => "revival",
+            Self::Panic => "panic",
+            Self::PanicEnd => "panic-end",
+            Self::Enrol => "enrol",
+            Self::Update => "update",
+            Self::Cordon => "cordon",
+            Self::Uncordon => "uncordon",
+            Self::Pin => "pin",
+            Self::Unpin => "unpin",
+            Self::Register => "register",
+            Self::Remove => "remove",
+            Self::Reload => "reload",
+            Self::RecordAdd => "record-add",
+            Self::RecordRemove => "record-remove",
+            Self::AliasSet => "alias-set",
+            Self::AliasRemove => "alias-remove",
+            Self::SpfList => "spf-list",
+            Self::SpfUnlist => "spf-unlist",
+        }
+    }
+
+    /// The kind named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// True for the steps that start a host's move: it is taken from its
+    /// role (or from none) towards another.
+    pub fn starts_move(self) -> bool {
+        matches!(self, Self::DrainStart | Self::Assign)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Compares with the name, so tests and views can say `kind == "move"`.
+impl PartialEq<&str> for EventKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// What happened, for the event log. Every change carries one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     /// When.
     pub at: Millis,
-    /// What kind of change (`publish`, `unpublish`, `assign`, `arrive`,
-    /// `drain-start`, `move`, `death`, `revival`, `panic`, `panic-end`,
-    /// `enrol`, `update`, `cordon`, `uncordon`, `pin`, `unpin`, `register`,
-    /// `remove`, `reload`, and for the zone's own names `record-add`,
-    /// `record-remove`, `alias-set` (host: the new one; the reason says
-    /// from which), `alias-remove` (host: the one it pointed at)).
-    pub kind: String,
+    /// What kind of change.
+    pub kind: EventKind,
     /// The host concerned, if one.
     pub host: Option<String>,
     /// Role before.
@@ -211,5 +350,38 @@ impl Farm {
                 }
                 None
             })
+    }
+}
+
+#[cfg(test)]
+mod event_kind_tests {
+    use super::EventKind;
+
+    /// The README's table of event kinds lists every kind, once, in the
+    /// enum's order, and nothing else.
+    #[test]
+    fn the_readme_lists_every_event_kind() {
+        let readme = include_str!("../../README.md");
+        let table: Vec<&str> = readme
+            .lines()
+            .skip_while(|l| !l.starts_with("| Kind | What happened |"))
+            .skip(2)
+            .take_while(|l| l.starts_with("| `"))
+            .filter_map(|l| l.split('`').nth(1))
+            .collect();
+        let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            table, kinds,
+            "README.md's table of event kinds and EventKind::ALL differ"
+        );
+    }
+
+    #[test]
+    fn every_kind_parses_back_from_its_name() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(format!("{kind:<12}|"), format!("{:<12}|", kind.as_str()));
+        }
+        assert_eq!(EventKind::parse("drain-end"), None);
     }
 }

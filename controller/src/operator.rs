@@ -11,7 +11,7 @@ pub mod names;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::farm::{Assignment, Event, Farm, HostRecord, Millis};
+use crate::farm::{Assignment, Event, EventKind, Farm, HostRecord, Millis};
 use crate::policy::Policy;
 use crate::reconcile::{Step, apply};
 use crate::zone_builder::Membership;
@@ -163,10 +163,10 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn event(&self, kind: &str, from: Option<String>, to: Option<String>, reason: &str) -> Event {
+    fn event(&self, kind: EventKind, from: Option<String>, to: Option<String>, reason: &str) -> Event {
         Event {
             at: self.now,
-            kind: kind.to_owned(),
+            kind,
             host: Some(self.host.to_owned()),
             from_role: from,
             to_role: to,
@@ -271,7 +271,7 @@ fn move_to(
     let mut events = vec![event];
     if uncordoned {
         events.push(ctx.event(
-            "uncordon",
+            EventKind::Uncordon,
             None,
             Some(role.to_owned()),
             "placed by an operator: back in service",
@@ -309,7 +309,7 @@ fn drain(ctx: &Ctx<'_>, farm: &mut Farm, force: bool) -> Result<Vec<Event>, Oper
     Ok(vec![
         drained,
         ctx.event(
-            "cordon",
+            EventKind::Cordon,
             Some(from),
             None,
             "drained by an operator: out of automation until uncordoned",
@@ -328,7 +328,7 @@ fn cordon(ctx: &Ctx<'_>, farm: &mut Farm, force: bool) -> Result<Vec<Event>, Ope
     }
     host_mut(ctx, farm)?.cordoned = true;
     Ok(vec![ctx.event(
-        "cordon",
+        EventKind::Cordon,
         role.clone(),
         role,
         "taken out of automation and out of DNS by an operator",
@@ -344,7 +344,7 @@ fn uncordon(ctx: &Ctx<'_>, farm: &mut Farm) -> Result<Vec<Event>, OperatorError>
     host.cordoned = false;
     let role = role_of(farm, ctx.host);
     Ok(vec![ctx.event(
-        "uncordon",
+        EventKind::Uncordon,
         role.clone(),
         role,
         "given back to automation by an operator",
@@ -375,7 +375,7 @@ fn pin(ctx: &Ctx<'_>, farm: &mut Farm, role: Option<&str>, force: bool) -> Resul
     };
     host_mut(ctx, farm)?.pinned = true;
     events.push(ctx.event(
-        "pin",
+        EventKind::Pin,
         current,
         Some(role),
         "pinned by an operator: automation will not move it",
@@ -392,7 +392,7 @@ fn unpin(ctx: &Ctx<'_>, farm: &mut Farm) -> Result<Vec<Event>, OperatorError> {
     host.pinned = false;
     let role = role_of(farm, ctx.host);
     Ok(vec![ctx.event(
-        "unpin",
+        EventKind::Unpin,
         role.clone(),
         role,
         "unpinned by an operator: automation may move it",
@@ -449,7 +449,7 @@ fn register(ctx: &Ctx<'_>, farm: &mut Farm, new: &NewHost) -> Result<Vec<Event>,
         )));
     }
     Ok(vec![ctx.event(
-        "register",
+        EventKind::Register,
         None,
         new.role.clone(),
         "static host registered by an operator",
@@ -468,7 +468,12 @@ fn remove(ctx: &Ctx<'_>, farm: &mut Farm, force: bool) -> Result<Vec<Event>, Ope
     }
     farm.hosts.remove(ctx.host);
     farm.assignments.remove(ctx.host);
-    Ok(vec![ctx.event("remove", role, None, "removed by an operator")])
+    Ok(vec![ctx.event(
+        EventKind::Remove,
+        role,
+        None,
+        "removed by an operator",
+    )])
 }
 
 /// An agent's first heartbeat, or one with news: adds `name` to the farm
@@ -493,7 +498,7 @@ pub fn enrol(
                 host.token_hash = token_hash;
                 reasons.push("bound to its own agent token");
             }
-            "update"
+            EventKind::Update
         }
         None => {
             farm.hosts.insert(
@@ -509,7 +514,7 @@ pub fn enrol(
             if token_hash.is_some() {
                 reasons.push("bound to its own agent token");
             }
-            "enrol"
+            EventKind::Enrol
         }
     };
     if reasons.is_empty() {
@@ -517,7 +522,7 @@ pub fn enrol(
     }
     vec![Event {
         at: now,
-        kind: kind.to_owned(),
+        kind,
         host: Some(name.to_owned()),
         from_role: None,
         to_role: None,

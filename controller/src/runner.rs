@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::engine::{Engine, EngineError, SharedObserved, TickReport, assignment_state};
-use crate::farm::{Event, Farm, Millis, millis};
+use crate::farm::{Event, EventKind, Farm, Millis, millis};
 use crate::observed::{Observation, Report};
 use crate::operator::names::{NameRequest, apply_name_change};
 use crate::operator::{Operation, OperatorError, OperatorRequest, apply_operation, valid_label};
@@ -511,7 +511,7 @@ async fn record_reload(
         .join("; ");
     let event = Event {
         at: now,
-        kind: "reload".to_owned(),
+        kind: EventKind::Reload,
         host: None,
         from_role: None,
         to_role: None,

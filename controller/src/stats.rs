@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use crate::farm::{Event, Farm, Millis, millis};
+use crate::farm::{Event, EventKind, Farm, Millis, millis};
 use crate::observed::Observed;
 use crate::policy::Policy;
 use crate::reconcile::{FAILURE_DETECTOR, RECONCILER};
@@ -77,7 +77,7 @@ impl ActorKind {
 /// role (or none), or a role given outright. (A tick's `move` ends a drain
 /// counted when it started.)
 pub fn starts_move(event: &Event) -> bool {
-    matches!(event.kind.as_str(), "drain-start" | "assign")
+    event.kind.starts_move()
 }
 
 #[derive(Debug, Default)]
@@ -194,7 +194,10 @@ impl ControllerStats {
     /// Counts the moves among the `events` of one operator request: there a
     /// `move` is a move made at once (`now=true`, no drain), so it counts too.
     pub fn record_operator_events(&self, events: &[Event], policy: &Policy) {
-        for event in events.iter().filter(|e| starts_move(e) || e.kind == "move") {
+        for event in events
+            .iter()
+            .filter(|e| starts_move(e) || e.kind == EventKind::Move)
+        {
             self.record_move(ActorKind::of(&event.actor, policy));
         }
     }
@@ -322,7 +325,7 @@ mod tests {
     fn event(kind: &str, actor: &str) -> Event {
         Event {
             at: 0,
-            kind: kind.to_owned(),
+            kind: EventKind::parse(kind).expect("a kind"),
             host: Some("smurf1".to_owned()),
             from_role: None,
             to_role: None,

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use hickory_proto::rr::Name;
-use muster_controller::farm::{Assignment, Event, Farm, HostRecord, Phase};
+use muster_controller::farm::{Assignment, Event, EventKind, Farm, HostRecord, Phase};
 use muster_controller::policy::StaticRecord;
 use muster_controller::store::{Commit, EventFilter, Store, StoreError, ZoneState};
 use muster_dns::RecordData;
@@ -70,7 +70,7 @@ fn draining(to: Option<&str>) -> Assignment {
 fn event(at: i64, kind: &str, host: Option<&str>) -> Event {
     Event {
         at,
-        kind: kind.to_owned(),
+        kind: EventKind::parse(kind).expect("a kind"),
         host: host.map(str::to_owned),
         from_role: Some("web".to_owned()),
         to_role: None,
@@ -242,14 +242,17 @@ async fn commit_is_atomic(url: String) {
     let events_before = all_events(&store).await;
     assert_eq!(ids.len(), 2);
 
-    // Every part of the commit is valid except the last event (an empty
-    // kind violates a constraint): nothing may land.
+    // Every part of the commit is valid except a departure with an empty
+    // role (a constraint violation), written after the hosts, assignments,
+    // records and aliases: nothing may land. (An event cannot be made to
+    // fail: its kind is an enum.)
     let newcomer = full_host("smurf9");
     let moved = Assignment::active(Some("smtp-out".to_owned()), 9_000);
     let events = [
         event(9_000, "enrol", Some("smurf9")),
-        event(9_001, "", Some("smurf9")),
+        event(9_001, "assign", Some("smurf9")),
     ];
+    let bad_departure = ("smurf9".to_owned(), String::new());
     let zone2 = zone(2);
     let (empty, named) = (Farm::default(), named_farm());
     let failed = store
@@ -260,11 +263,12 @@ async fn commit_is_atomic(url: String) {
             panic: Some(true),
             events: &events,
             zone: Some(("lists.example.test.", &zone2)),
-            // Records, aliases and departures too.
+            upsert_departures: vec![(&bad_departure, 9_000)],
+            // Records and aliases too.
             ..Commit::names_between(&empty, &named)
         })
         .await;
-    let err = failed.expect_err("an event with an empty kind must fail the commit");
+    let err = failed.expect_err("a departure with an empty role must fail the commit");
     assert!(matches!(err, StoreError::Database(_)), "{err:?}");
     assert!(
         !err.is_retryable(),

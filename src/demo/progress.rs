@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use muster_controller::farm::Millis;
+use muster_controller::farm::{EventKind, Millis};
 use muster_controller::runner::now_millis;
 use muster_controller::store::{EventFilter, Store, StoredEvent};
 use tokio::task::JoinHandle;
@@ -88,9 +88,11 @@ pub(crate) fn clock(at: Millis) -> String {
 fn condense(events: &[StoredEvent]) -> impl Iterator<Item = &StoredEvent> {
     events.iter().filter(|s| {
         let e = &s.event;
-        e.kind != "unpublish"
+        e.kind != EventKind::Unpublish
             || !events.iter().any(|other| {
-                other.event.kind == "drain-start" && other.event.host == e.host && other.event.at == e.at
+                other.event.kind == EventKind::DrainStart
+                    && other.event.host == e.host
+                    && other.event.at == e.at
             })
     })
 }
@@ -100,9 +102,9 @@ fn condense(events: &[StoredEvent]) -> impl Iterator<Item = &StoredEvent> {
 pub(crate) fn event_line(stored: &StoredEvent) -> String {
     let e = &stored.event;
     let role = |r: &Option<String>| r.as_deref().unwrap_or("none").to_owned();
-    let change = match (e.kind.as_str(), &e.from_role, &e.to_role) {
-        ("publish", _, Some(to)) => to.clone(),
-        ("unpublish", Some(from), _) => from.clone(),
+    let change = match (e.kind, &e.from_role, &e.to_role) {
+        (EventKind::Publish, _, Some(to)) => to.clone(),
+        (EventKind::Unpublish, Some(from), _) => from.clone(),
         (_, None, None) => String::new(),
         (_, from, to) if from == to => role(from),
         (_, from, to) => format!("{} → {}", role(from), role(to)),
@@ -161,7 +163,7 @@ mod tests {
             id: 7,
             event: Event {
                 at: 3_600_000 + 61_000,
-                kind: "drain-start".into(),
+                kind: EventKind::DrainStart,
                 host: Some("smurf8".into()),
                 from_role: Some("bounce".into()),
                 to_role: Some("smtp-out".into()),
@@ -175,11 +177,11 @@ mod tests {
             "01:01:01  smurf8    bounce → smtp-out     drain-start  autoscale-smtp-out: queue_depth total 4200"
         );
         let mut publish = stored.clone();
-        publish.event.kind = "publish".into();
+        publish.event.kind = EventKind::Publish;
         publish.event.from_role = None;
         assert!(event_line(&publish).starts_with("01:01:01  smurf8    smtp-out              publish "));
         let mut unpublish = stored.clone();
-        unpublish.event.kind = "unpublish".into();
+        unpublish.event.kind = EventKind::Unpublish;
         unpublish.event.to_role = None;
         let both = [stored.clone(), unpublish.clone()];
         assert_eq!(condense(&both).count(), 1, "the drain says it left DNS");
@@ -188,7 +190,7 @@ mod tests {
         panic.event.host = None;
         panic.event.from_role = None;
         panic.event.to_role = None;
-        panic.event.kind = "panic".into();
+        panic.event.kind = EventKind::Panic;
         assert!(event_line(&panic).starts_with("01:01:01  -                               panic "));
     }
 

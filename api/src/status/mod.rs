@@ -206,7 +206,7 @@ async fn recent_events(state: &ApiState) -> Result<Vec<EventRow>, String> {
         .rev()
         .map(|s| EventRow {
             at: s.event.at,
-            kind: s.event.kind,
+            kind: s.event.kind.as_str().to_owned(),
             host: s.event.host,
             from: s.event.from_role,
             to: s.event.to_role,

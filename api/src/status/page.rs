@@ -6,7 +6,7 @@
 
 use std::fmt::{self, Write as _};
 
-use muster_controller::farm::Millis;
+use muster_controller::farm::{EventKind, Millis};
 use muster_controller::stats::PolicyStatus;
 
 use super::aliases::{self, AliasRow};
@@ -392,11 +392,11 @@ fn events_card(out: &mut String, s: &Status) {
 
 /// A CSS class for an event kind (a fixed set: never the kind itself).
 fn kind_class(kind: &str) -> &'static str {
-    match kind {
-        "death" | "panic" => "bad",
-        "revival" | "panic-end" | "publish" => "good",
-        "drain-start" | "drain-end" | "unpublish" => "warn",
-        "move" => "move",
+    match EventKind::parse(kind) {
+        Some(EventKind::Death | EventKind::Panic) => "bad",
+        Some(EventKind::Revival | EventKind::PanicEnd | EventKind::Publish) => "good",
+        Some(EventKind::DrainStart | EventKind::Unpublish) => "warn",
+        Some(EventKind::Move) => "move",
         _ => "",
     }
 }

@@ -12,7 +12,7 @@ use hickory_proto::rr::Name;
 use muster_dns::RecordData;
 
 use super::{OperatorError, valid_label};
-use crate::farm::{Event, Farm, Millis};
+use crate::farm::{Event, EventKind, Farm, Millis};
 use crate::policy::{Policy, StaticRecord, check_api_alias, check_api_record};
 
 /// An operator's change to the zone's records or aliases.
@@ -56,13 +56,13 @@ pub enum NameChange {
 }
 
 /// Event kind: a record added through the API.
-pub const RECORD_ADD: &str = "record-add";
+pub const RECORD_ADD: EventKind = EventKind::RecordAdd;
 /// Event kind: a record added through the API removed.
-pub const RECORD_REMOVE: &str = "record-remove";
+pub const RECORD_REMOVE: EventKind = EventKind::RecordRemove;
 /// Event kind: an alias set or moved; its host is the new one.
-pub const ALIAS_SET: &str = "alias-set";
+pub const ALIAS_SET: EventKind = EventKind::AliasSet;
 /// Event kind: an alias removed; its host is the one it pointed at.
-pub const ALIAS_REMOVE: &str = "alias-remove";
+pub const ALIAS_REMOVE: EventKind = EventKind::AliasRemove;
 
 /// Applies `request` to `farm` (a copy: on error it must be dropped).
 /// Setting an alias to the host it already follows changes nothing and
@@ -73,9 +73,9 @@ pub fn apply_name_change(
     request: &NameRequest,
     now: Millis,
 ) -> Result<Vec<Event>, OperatorError> {
-    let event = |kind: &str, host: Option<&str>, reason: String| Event {
+    let event = |kind: EventKind, host: Option<&str>, reason: String| Event {
         at: now,
-        kind: kind.to_owned(),
+        kind,
         host: host.map(str::to_owned),
         from_role: None,
         to_role: None,
@@ -306,7 +306,7 @@ hosts:
         assert_eq!(events.len(), 1);
         let e = &events[0];
         assert_eq!(
-            (e.kind.as_str(), e.actor.as_str(), e.host.as_deref()),
+            (e.kind, e.actor.as_str(), e.host.as_deref()),
             (RECORD_ADD, "alice", None)
         );
         assert!(
@@ -405,7 +405,7 @@ hosts:
         };
         let events = run(&mut farm, set("ms1")).expect("set");
         assert_eq!(
-            (events[0].kind.as_str(), events[0].host.as_deref()),
+            (events[0].kind, events[0].host.as_deref()),
             (ALIAS_SET, Some("ms1"))
         );
         assert!(events[0].reason.contains("set to ms1"), "{}", events[0].reason);
@@ -437,7 +437,7 @@ hosts:
 
         let events = run(&mut farm, NameChange::RemoveAlias { owner: owner.clone() }).expect("rm");
         assert_eq!(
-            (events[0].kind.as_str(), events[0].host.as_deref()),
+            (events[0].kind, events[0].host.as_deref()),
             (ALIAS_REMOVE, Some("ms2"))
         );
         assert!(!farm.aliases.contains_key(&owner));

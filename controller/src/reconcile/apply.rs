@@ -1,21 +1,21 @@
 //! Applying a step to the farm: the one place a step becomes a change and
 //! its event.
 
-use crate::farm::{Assignment, Event, Farm, Millis, Phase};
+use crate::farm::{Assignment, Event, EventKind, Farm, Millis, Phase};
 
 use super::{FAILURE_DETECTOR, RECONCILER, Step};
 
 /// Applies one step to `farm` at `now` and returns its event (serial unset).
 pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
     let role_of = |farm: &Farm, host: &str| farm.assignments.get(host).and_then(|a| a.role.clone());
-    let event = |kind: &str,
+    let event = |kind: EventKind,
                  host: Option<&str>,
                  from: Option<String>,
                  to: Option<String>,
                  actor: &str,
                  reason: &str| Event {
         at: now,
-        kind: kind.to_owned(),
+        kind,
         host: host.map(str::to_owned),
         from_role: from,
         to_role: to,
@@ -29,7 +29,14 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
                 h.dead = true;
             }
             let role = role_of(farm, host);
-            event("death", Some(host), role.clone(), role, FAILURE_DETECTOR, reason)
+            event(
+                EventKind::Death,
+                Some(host),
+                role.clone(),
+                role,
+                FAILURE_DETECTOR,
+                reason,
+            )
         }
         Step::Revive { host } => {
             if let Some(h) = farm.hosts.get_mut(host) {
@@ -37,7 +44,7 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
             }
             let role = role_of(farm, host);
             event(
-                "revival",
+                EventKind::Revival,
                 Some(host),
                 role.clone(),
                 role,
@@ -48,7 +55,7 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
         Step::EnterPanic { reason } => {
             farm.panic = true;
             event(
-                "panic",
+                EventKind::Panic,
                 None,
                 None,
                 None,
@@ -59,7 +66,7 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
         Step::LeavePanic => {
             farm.panic = false;
             event(
-                "panic-end",
+                EventKind::PanicEnd,
                 None,
                 None,
                 None,
@@ -80,7 +87,14 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
                     ..Assignment::arriving(Some(role.clone()), now)
                 },
             );
-            event("assign", Some(host), None, Some(role.clone()), actor, reason)
+            event(
+                EventKind::Assign,
+                Some(host),
+                None,
+                Some(role.clone()),
+                actor,
+                reason,
+            )
         }
         Step::StartDrain {
             host,
@@ -99,7 +113,7 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
                 a.since = now;
             }
             event(
-                "drain-start",
+                EventKind::DrainStart,
                 Some(host),
                 Some(from.clone()),
                 to.clone(),
@@ -124,7 +138,14 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
                     ..Assignment::arriving(to.clone(), now)
                 },
             );
-            event("move", Some(host), Some(from.clone()), to.clone(), &actor, reason)
+            event(
+                EventKind::Move,
+                Some(host),
+                Some(from.clone()),
+                to.clone(),
+                &actor,
+                reason,
+            )
         }
         Step::Arrive { host, role, reason } => {
             if let Some(a) = farm.assignments.get_mut(host) {
@@ -132,7 +153,7 @@ pub fn apply(farm: &mut Farm, step: &Step, now: Millis) -> Event {
                 a.since = now;
             }
             event(
-                "arrive",
+                EventKind::Arrive,
                 Some(host),
                 None,
                 Some(role.clone()),

@@ -32,7 +32,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::autoscale::AutoscaleState;
-use crate::farm::{Assignment, Event, Farm, HostRecord, Millis, Phase};
+use crate::farm::{Assignment, Event, EventKind, Farm, HostRecord, Millis, Phase};
 use crate::observed::{Observed, Report};
 use crate::policy::Policy;
 use crate::reconcile;
@@ -465,10 +465,10 @@ fn summarize(samples: &[Sample], mins: &[u32], step: Millis) -> Summary {
     };
     for sample in samples {
         for e in &sample.events {
-            match e.kind.as_str() {
-                "drain-start" | "assign" => s.moves += 1,
-                "move" => s.drains_finished += 1,
-                _ => {}
+            if e.kind.starts_move() {
+                s.moves += 1;
+            } else if e.kind == EventKind::Move {
+                s.drains_finished += 1;
             }
         }
         s.arrived += sample.arrived;

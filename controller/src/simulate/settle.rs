@@ -10,7 +10,7 @@
 //! to the next drain whose TTL or timeout passes, or the next host cooldown
 //! that ends. Every rule of the policy applies: limits, cooldowns, drains.
 
-use crate::farm::{Event, Farm, Millis, Phase, millis};
+use crate::farm::{Event, EventKind, Farm, Millis, Phase, millis};
 use crate::observed::{Observed, Report};
 use crate::policy::Policy;
 use crate::reconcile::{self, move_cooldown, records_ttl};
@@ -102,7 +102,7 @@ pub fn settle<'r>(
         if !steps.is_empty() {
             for step in &steps {
                 let event = reconcile::apply(&mut farm, step, at);
-                if matches!(event.kind.as_str(), "drain-start" | "assign") {
+                if event.kind.starts_move() {
                     moves += 1;
                 }
                 if let Some(host) = &event.host
@@ -111,7 +111,7 @@ pub fn settle<'r>(
                     observed.record(host, report(&farm, host), at, dead_after);
                 }
                 // An arrival is not a move: the preview's agents switch at once.
-                if event.kind != "arrive" {
+                if event.kind != EventKind::Arrive {
                     events.push(event);
                 }
             }
@@ -228,7 +228,7 @@ hosts:
     fn starts(events: &[Event]) -> Vec<(Millis, &str)> {
         events
             .iter()
-            .filter(|e| e.kind == "drain-start")
+            .filter(|e| e.kind == EventKind::DrainStart)
             .map(|e| (e.at - NOW, e.host.as_deref().unwrap_or("")))
             .collect()
     }

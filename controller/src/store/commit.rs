@@ -6,7 +6,7 @@ use hickory_proto::rr::Name;
 
 use super::rows::{AssignmentRow, EventRow, HostRow, RecordRow};
 use super::{SAVE_ZONE_STATE, Store, StoreError, ZoneState};
-use crate::farm::{Assignment, Event, Farm, HostRecord, Millis};
+use crate::farm::{Assignment, Event, EventKind, Farm, HostRecord, Millis};
 use crate::policy::StaticRecord;
 
 /// Changes that land together or not at all.
@@ -131,7 +131,7 @@ impl Store {
                     .events
                     .iter()
                     .rev()
-                    .find(|e| e.kind == ALIAS_SET && e.host.as_deref() == Some(*host));
+                    .find(|e| e.kind == EventKind::AliasSet && e.host.as_deref() == Some(*host));
                 (
                     owner.to_string(),
                     *host,
@@ -298,9 +298,6 @@ const UPSERT_ASSIGNMENT: &str = "INSERT INTO assignments
        drain_actor = excluded.drain_actor, drain_reason = excluded.drain_reason,
        since_ms = excluded.since_ms, last_moved_ms = excluded.last_moved_ms,
        held = excluded.held";
-
-/// The event kind that sets or moves an alias (its host is the new one).
-const ALIAS_SET: &str = "alias-set";
 
 const UPSERT_RECORD: &str = "INSERT INTO api_records (owner, rtype, ttl, data)
      VALUES ($1, $2, $3, $4)

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::StoreError;
 use super::events::StoredEvent;
-use crate::farm::{Assignment, Event, HostRecord, Millis, Phase};
+use crate::farm::{Assignment, Event, EventKind, HostRecord, Millis, Phase};
 use crate::policy::StaticRecord;
 
 /// A `hosts` row.
@@ -232,7 +232,7 @@ impl EventRow {
         Self {
             id: 0,
             at_ms: event.at,
-            kind: event.kind.clone(),
+            kind: event.kind.as_str().to_owned(),
             host: event.host.clone(),
             from_role: event.from_role.clone(),
             to_role: event.to_role.clone(),
@@ -248,11 +248,18 @@ impl EventRow {
             .map(u32::try_from)
             .transpose()
             .map_err(|e| StoreError::corrupt("events", &self.id.to_string(), e))?;
+        let kind = EventKind::parse(&self.kind).ok_or_else(|| {
+            StoreError::corrupt(
+                "events",
+                &self.id.to_string(),
+                format!("unknown kind {:?}", self.kind),
+            )
+        })?;
         Ok(StoredEvent {
             id: self.id,
             event: Event {
                 at: self.at_ms,
-                kind: self.kind,
+                kind,
                 host: self.host,
                 from_role: self.from_role,
                 to_role: self.to_role,
