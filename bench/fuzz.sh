@@ -31,9 +31,11 @@ for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"
     log="$(mktemp)"
     status=ok
-    RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -print_final_stats=1 2>&1 | tee "$log" | grep -E "^(#[0-9]+.*(pulse|DONE)|==|thread|SUMMARY)" || true
-    [ "${PIPESTATUS[0]}" -eq 0 ] || status=CRASH
+    if ! RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "corpus/$target" -- \
+        -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
+        status="CRASH (see fuzz/artifacts/$target/)"
+    fi
+    grep -E "^(#[0-9]+.*(pulse|DONE)|==|thread|SUMMARY)" "$log" || true
     runs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')"
     cov="$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo '?')"
     summary+=("$target: $status, $runs inputs in ${seconds}s, coverage $cov edges")
