@@ -5,12 +5,17 @@
 //! datagram, no allocation per answer, no lock. TCP runs on tokio, one task
 //! per connection, and is where zone transfers happen. Each UDP thread
 //! counts its answers in counters only it writes ([`crate::stats`]).
+//! UDP answers pass response rate limiting ([`crate::rrl`]) on their way
+//! out; every answer to a query with a COOKIE option carries our server
+//! cookie ([`crate::cookie`]), made with a secret rotated daily.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,11 +24,13 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::answer::{Outcome, Transport, respond};
+use crate::answer::{Client, Outcome, Transport, respond_to, write_slip};
 use crate::catalog::Catalog;
+use crate::cookie::{CookieSecrets, CookieStatus, SharedCookieSecrets};
 use crate::publish::SharedCatalog;
+use crate::rrl::{RateLimitConfig, RateTable, SharedRateLimit, SlipCounter, Verdict};
 use crate::snapshot::Snapshot;
-use crate::stats::{DnsStats, QueryType, TcpCounter, UdpCounter, reply_qtype};
+use crate::stats::{DnsStats, QueryType, RateLimitAction, TcpCounter, UdpCounter, reply_qtype};
 use crate::wire::{Request, rtype};
 use crate::xfr::{ixfr_over_udp, refuse, transfer_messages};
 
@@ -38,6 +45,16 @@ pub struct DnsConfig {
     pub tcp_idle: Duration,
     /// At most this many TCP connections at once.
     pub max_tcp_connections: usize,
+    /// Response rate limiting for UDP; store a new setting to change it
+    /// while serving.
+    pub rate_limit: SharedRateLimit,
+    /// The secret server cookies are made with, when several instances
+    /// must share it; `None`: a random one, rolled over every
+    /// [`Self::cookie_rotation`].
+    pub cookie_secret: Option<CookieSecrets>,
+    /// How often a random cookie secret is replaced (the previous one is
+    /// still accepted until the next rollover).
+    pub cookie_rotation: Duration,
 }
 
 impl Default for DnsConfig {
@@ -47,6 +64,9 @@ impl Default for DnsConfig {
             udp_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             tcp_idle: Duration::from_secs(10),
             max_tcp_connections: 512,
+            rate_limit: Arc::new(ArcSwap::from_pointee(RateLimitConfig::default())),
+            cookie_secret: None,
+            cookie_rotation: COOKIE_ROTATION,
         }
     }
 }
@@ -87,6 +107,18 @@ impl DnsServer {
     }
 }
 
+/// How often a random cookie secret is rolled over by default: a day, far
+/// longer than the hour a server cookie lasts (RFC 9018 §5 asks for at
+/// least monthly).
+pub const COOKIE_ROTATION: Duration = Duration::from_secs(24 * 3600);
+
+/// What every UDP worker shares besides the zones.
+struct UdpShared {
+    cookies: SharedCookieSecrets,
+    rate_limit: SharedRateLimit,
+    table: Arc<RateTable>,
+}
+
 /// How often a blocked UDP worker looks at the cancellation token.
 const UDP_POLL: Duration = Duration::from_millis(200);
 /// Kernel receive buffer asked for per UDP socket: bursts queue, not drop.
@@ -111,6 +143,19 @@ pub async fn spawn_dns_server(
         stats: stats.clone(),
     };
     let permits = Arc::new(Semaphore::new(config.max_tcp_connections.max(1)));
+    let secrets = match &config.cookie_secret {
+        Some(secret) => secret.clone(),
+        None => CookieSecrets::random()?,
+    };
+    let cookies: SharedCookieSecrets = Arc::new(ArcSwap::from_pointee(secrets));
+    if config.cookie_secret.is_none() {
+        server.tcp_tasks.push(tokio::spawn(rotate_cookie_secret(
+            Arc::clone(&cookies),
+            config.cookie_rotation,
+            cancel.clone(),
+        )));
+    }
+    let table = Arc::new(RateTable::default());
     for &addr in &config.listen {
         let (udp, tcp) = bind_pair(addr, udp_workers)?;
         let local = tcp.local_addr()?;
@@ -120,15 +165,21 @@ pub async fn spawn_dns_server(
             let zones = Arc::clone(&zones);
             let cancel = cancel.clone();
             let counter = stats.udp_writer(server.udp_threads.len());
+            let shared = UdpShared {
+                cookies: Arc::clone(&cookies),
+                rate_limit: Arc::clone(&config.rate_limit),
+                table: Arc::clone(&table),
+            };
             let thread = std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
-                .spawn(move || run_udp(&socket, &zones, &counter, &cancel))?;
+                .spawn(move || run_udp(&socket, &zones, &shared, &counter, &cancel))?;
             server.udp_threads.push(thread);
         }
         let listener = TcpListener::from_std(tcp)?;
         server.tcp_tasks.push(tokio::spawn(run_tcp_listener(
             listener,
             Arc::clone(&zones),
+            Arc::clone(&cookies),
             Arc::clone(&permits),
             tcp_counter.clone(),
             config.tcp_idle,
@@ -186,9 +237,41 @@ fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, cancel: &CancellationToken) {
+/// Rolls the cookie secret over to a new random one every `period`.
+async fn rotate_cookie_secret(cookies: SharedCookieSecrets, period: Duration, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        match CookieSecrets::random() {
+            Ok(next) => {
+                cookies.rcu(|old| old.rolled_from(&next));
+                info!("DNS cookie secret rolled over");
+            }
+            Err(e) => warn!(error = %e, "no randomness for a new DNS cookie secret; keeping the old one"),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, modulo 2^32 (cookie timestamps and
+/// rate-limit buckets).
+fn unix_seconds() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
+
+fn run_udp(
+    socket: &UdpSocket,
+    zones: &SharedCatalog,
+    shared: &UdpShared,
+    counter: &UdpCounter,
+    cancel: &CancellationToken,
+) {
     let mut packet = [0u8; 4096];
     let mut out = Vec::with_capacity(4096);
+    let mut slips = SlipCounter::default();
     while !cancel.is_cancelled() {
         let (len, peer) = match socket.recv_from(&mut packet) {
             Ok(got) => got,
@@ -199,7 +282,16 @@ fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, canc
             }
         };
         let catalog = zones.load();
-        let qtype = match respond(&**catalog, &packet[..len], Transport::Udp, &mut out) {
+        let secrets = shared.cookies.load();
+        let client = Client {
+            transport: Transport::Udp,
+            addr: peer.ip(),
+            now: unix_seconds(),
+            cookies: Some(&secrets),
+        };
+        let (outcome, facts) = respond_to(&**catalog, &packet[..len], &client, &mut out);
+        counter.cookie(facts.cookie);
+        let qtype = match outcome {
             Outcome::Reply => reply_qtype(&out),
             Outcome::Drop => {
                 counter.dropped();
@@ -210,6 +302,27 @@ fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, canc
                 QueryType::of(req.qtype)
             }
         };
+        let limits = shared.rate_limit.load();
+        match shared
+            .table
+            .decide(&limits, peer.ip(), &out, &facts, client.now, &mut slips)
+        {
+            Verdict::Send => {}
+            Verdict::ExemptListed => counter.rate_limited(RateLimitAction::ExemptListed),
+            Verdict::ExemptCookie => counter.rate_limited(RateLimitAction::ExemptCookie),
+            Verdict::Drop => {
+                counter.rate_limited(RateLimitAction::Dropped);
+                continue;
+            }
+            Verdict::Slip => {
+                // Unparseable queries get their (header-only) FORMERR as is.
+                write_slip(&packet[..len], &client, true, &mut out);
+                counter.rate_limited(match facts.cookie {
+                    CookieStatus::None => RateLimitAction::Slipped,
+                    _ => RateLimitAction::BadCookie,
+                });
+            }
+        }
         counter.answered(qtype, &out);
         if let Err(e) = socket.send_to(&out, peer) {
             debug!(error = %e, %peer, "UDP send failed");
@@ -245,6 +358,7 @@ fn may_transfer(snapshot: &Snapshot, peer: IpAddr) -> bool {
 async fn run_tcp_listener(
     listener: TcpListener,
     zones: SharedCatalog,
+    cookies: SharedCookieSecrets,
     permits: Arc<Semaphore>,
     counter: TcpCounter,
     idle: Duration,
@@ -269,12 +383,13 @@ async fn run_tcp_listener(
             continue;
         };
         let zones = Arc::clone(&zones);
+        let cookies = Arc::clone(&cookies);
         let cancel = cancel.clone();
         let counter = counter.clone();
         connections.spawn(async move {
             tokio::select! {
                 () = cancel.cancelled() => {}
-                result = serve_tcp(stream, peer, &zones, &counter, idle) => {
+                result = serve_tcp(stream, peer, &zones, &cookies, &counter, idle) => {
                     if let Err(e) = result {
                         debug!(%peer, error = %e, "TCP connection ended");
                     }
@@ -293,6 +408,7 @@ async fn serve_tcp(
     mut stream: TcpStream,
     peer: SocketAddr,
     zones: &SharedCatalog,
+    cookies: &SharedCookieSecrets,
     counter: &TcpCounter,
     idle: Duration,
 ) -> io::Result<()> {
@@ -310,7 +426,16 @@ async fn serve_tcp(
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "slow query"))??;
         let catalog = zones.load_full();
-        let (qtype, messages) = match respond(&*catalog, &packet, Transport::Tcp, &mut out) {
+        let secrets = cookies.load_full();
+        let client = Client {
+            transport: Transport::Tcp,
+            addr: peer.ip(),
+            now: unix_seconds(),
+            cookies: Some(&secrets),
+        };
+        let (outcome, facts) = respond_to(&*catalog, &packet, &client, &mut out);
+        counter.cookie(facts.cookie);
+        let (qtype, messages) = match outcome {
             Outcome::Reply => (reply_qtype(&out), vec![std::mem::take(&mut out)]),
             Outcome::Drop => {
                 counter.dropped();

@@ -14,6 +14,7 @@ mod list_domain;
 mod mapping;
 mod name_rules;
 mod problems;
+mod rate_limit;
 
 /// Two lines every fixture may start with: a zone and roles `web` and `smtp-out`.
 const HEAD: [&str; 2] = [
