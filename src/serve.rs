@@ -4,9 +4,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use muster_api::{ApiState, ConnectionLimits, OperatorToken, Scope, TlsConfig, Tokens, spawn_api};
@@ -55,7 +55,11 @@ pub(crate) struct ServeArgs {
     /// A file holding the DNS cookie secret (32 hex digits), for several
     /// instances answering for one name to accept each other's server
     /// cookies. Default: a random secret, rolled over daily.
-    #[arg(long = "dns-cookie-secret-file", env = "MUSTER_DNS_COOKIE_SECRET_FILE", value_name = "FILE")]
+    #[arg(
+        long = "dns-cookie-secret-file",
+        env = "MUSTER_DNS_COOKIE_SECRET_FILE",
+        value_name = "FILE"
+    )]
     dns_cookie_secret_file: Option<PathBuf>,
     /// UDP worker threads per DNS address (default: one per CPU).
     #[arg(long, env = "MUSTER_DNS_WORKERS")]
@@ -354,7 +358,10 @@ pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken
         .with_context(|| format!("opening {}", config.db))?;
     info!(backend = store.backend(), "store opened");
     let observed = SharedObserved::default();
-    config.dns.rate_limit.store(Arc::new(config.policy.rate_limit.clone()));
+    config
+        .dns
+        .rate_limit
+        .store(Arc::new(config.policy.rate_limit.clone()));
     let engine = Engine::start(config.policy, store.clone(), observed.clone(), now_millis()).await?;
     let dns = spawn_dns_server(&config.dns, engine.shared(), cancel.clone())
         .await

@@ -63,7 +63,9 @@ fn read_reply(m: &[u8]) -> Option<Reply> {
         cookie: None,
     };
     // Our OPT record is always last: find the OPT type after a root owner.
-    let opt = (12..m.len().saturating_sub(10)).rev().find(|&i| m[i] == 0 && m[i + 1..i + 3] == [0, 41])?;
+    let opt = (12..m.len().saturating_sub(10))
+        .rev()
+        .find(|&i| m[i] == 0 && m[i + 1..i + 3] == [0, 41])?;
     reply.rcode |= u16::from(m[opt + 5]) << 4;
     let mut options = &m[opt + 11..];
     while options.len() >= 4 {
@@ -188,7 +190,10 @@ fn a_client_returning_our_cookie_is_not_limited() {
         .output()
         .expect("kdig");
     let text = String::from_utf8_lossy(&again.stdout);
-    assert!(text.contains("status: NOERROR") && text.contains("192.0.2.10"), "{text}");
+    assert!(
+        text.contains("status: NOERROR") && text.contains("192.0.2.10"),
+        "{text}"
+    );
 
     // A raw client learns its cookie, then bursts with it: never limited.
     let client = [7u8; 8];
@@ -197,7 +202,11 @@ fn a_client_returning_our_cookie_is_not_limited() {
     assert_eq!((cookie.len(), &cookie[..8]), (24, &client[..]));
     let replies = burst(m.dns, "127.0.5.1", 60, Some(&cookie));
     assert_eq!(full(&replies), 60);
-    assert!(replies.iter().all(|r| r.cookie.as_ref().is_some_and(|c| c[..8] == client)));
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.cookie.as_ref().is_some_and(|c| c[..8] == client))
+    );
 
     // Over the limit with only a client cookie (or a forged server cookie):
     // dropped, and the slips are BADCOOKIE with a fresh cookie.
@@ -206,8 +215,15 @@ fn a_client_returning_our_cookie_is_not_limited() {
     for (source, sent) in [("127.0.6.1", &client[..]), ("127.0.7.1", &forged[..])] {
         let replies = burst(m.dns, source, 60, Some(sent));
         let bad: Vec<_> = replies.iter().filter(|r| r.rcode == 23).collect();
-        assert!(bad.len() >= 20, "{} BADCOOKIE from {source}: {replies:?}", bad.len());
-        assert!(bad.iter().all(|r| r.answers == 0 && r.cookie.as_ref().is_some_and(|c| c.len() == 24)));
+        assert!(
+            bad.len() >= 20,
+            "{} BADCOOKIE from {source}: {replies:?}",
+            bad.len()
+        );
+        assert!(
+            bad.iter()
+                .all(|r| r.answers == 0 && r.cookie.as_ref().is_some_and(|c| c.len() == 24))
+        );
         assert!(full(&replies) <= 15, "{source}");
     }
 

@@ -277,7 +277,10 @@ mod tests {
         assert!(keys.made(&a3, ip("203.0.113.203")));
         assert!(!keys.made(&a3, ip("203.0.113.204")));
         // Made 1 h 52 min before the reply: too old to exempt anyone.
-        assert_eq!(keys.check(&a3, ip("203.0.113.203"), 1_559_734_700), CookieStatus::Invalid);
+        assert_eq!(
+            keys.check(&a3, ip("203.0.113.203"), 1_559_734_700),
+            CookieStatus::Invalid
+        );
 
         let a4 = Cookie::parse(&hex("22681ab97d52c298010000005cf7c57926556bd0934c72f8")).expect("cookie");
         let client6 = ip("2001:db8:220:1:59de:d0f4:8769:82b8");

@@ -148,7 +148,9 @@ fn masked(ip: IpAddr, prefix: u8) -> IpAddr {
             IpAddr::V4((u32::from(v4) & mask).into())
         }
         IpAddr::V6(v6) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0);
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
             IpAddr::V6((u128::from(v6) & mask).into())
         }
     }
@@ -393,7 +395,14 @@ mod tests {
     }
 
     /// Sends `n` replies from `peer` at `now`; returns the verdicts.
-    fn run(table: &RateTable, config: &RateLimitConfig, peer: &str, r: &[u8], now: u32, n: usize) -> Vec<Verdict> {
+    fn run(
+        table: &RateTable,
+        config: &RateLimitConfig,
+        peer: &str,
+        r: &[u8],
+        now: u32,
+        n: usize,
+    ) -> Vec<Verdict> {
         let mut slips = SlipCounter::default();
         (0..n)
             .map(|_| table.decide(config, ip(peer), r, &facts(), now, &mut slips))
@@ -410,8 +419,16 @@ mod tests {
         let cfg = config(10, 0);
         let r = reply(WWW, 0, true, 1);
         assert_eq!(sent(&run(&table, &cfg, "192.0.2.1", &r, 100, 25)), 10);
-        assert_eq!(sent(&run(&table, &cfg, "192.0.2.1", &r, 100, 5)), 0, "same second");
-        assert_eq!(sent(&run(&table, &cfg, "192.0.2.1", &r, 101, 25)), 10, "next second");
+        assert_eq!(
+            sent(&run(&table, &cfg, "192.0.2.1", &r, 100, 5)),
+            0,
+            "same second"
+        );
+        assert_eq!(
+            sent(&run(&table, &cfg, "192.0.2.1", &r, 101, 25)),
+            10,
+            "next second"
+        );
         assert_eq!(
             sent(&run(&table, &cfg, "192.0.2.1", &r, 200, 25)),
             10,
@@ -426,10 +443,7 @@ mod tests {
         let verdicts = run(&table, &config(1, 3), "192.0.2.1", &r, 7, 10);
         assert_eq!(verdicts[0], Verdict::Send);
         let over: Vec<_> = verdicts[1..].iter().map(|v| *v == Verdict::Slip).collect();
-        assert_eq!(
-            over,
-            [false, false, true, false, false, true, false, false, true]
-        );
+        assert_eq!(over, [false, false, true, false, false, true, false, false, true]);
         let always = run(&RateTable::with_buckets(8), &config(1, 1), "192.0.2.1", &r, 7, 5);
         assert!(always[1..].iter().all(|v| *v == Verdict::Slip));
         let never = run(&RateTable::with_buckets(8), &config(1, 0), "192.0.2.1", &r, 7, 5);
@@ -445,8 +459,16 @@ mod tests {
         assert_eq!(sent(&run(&table, &cfg, "192.0.2.200", &r, 1, 5)), 0, "same /24");
         assert_eq!(sent(&run(&table, &cfg, "192.0.3.1", &r, 1, 5)), 5, "another /24");
         assert_eq!(sent(&run(&table, &cfg, "2001:db8:0:ff::1", &r, 1, 5)), 5);
-        assert_eq!(sent(&run(&table, &cfg, "2001:db8:0:aa::1", &r, 1, 5)), 0, "same /56");
-        assert_eq!(sent(&run(&table, &cfg, "2001:db8:0:100::1", &r, 1, 5)), 5, "another /56");
+        assert_eq!(
+            sent(&run(&table, &cfg, "2001:db8:0:aa::1", &r, 1, 5)),
+            0,
+            "same /56"
+        );
+        assert_eq!(
+            sent(&run(&table, &cfg, "2001:db8:0:100::1", &r, 1, 5)),
+            5,
+            "another /56"
+        );
         assert_eq!(
             sent(&run(&table, &cfg, "::ffff:192.0.2.9", &r, 1, 5)),
             0,
@@ -461,7 +483,11 @@ mod tests {
         let www = reply(WWW, 0, true, 1);
         let mx = reply(MX, 0, true, 1);
         assert_eq!(sent(&run(&table, &cfg, "192.0.2.1", &www, 1, 5)), 3);
-        assert_eq!(sent(&run(&table, &cfg, "192.0.2.1", &mx, 1, 5)), 3, "another name");
+        assert_eq!(
+            sent(&run(&table, &cfg, "192.0.2.1", &mx, 1, 5)),
+            3,
+            "another name"
+        );
         // Negative answers share one bucket per zone, whatever the name.
         let nx_a = reply(b"\x01a\x05lists\x07example\x04test\x00", 3, true, 0);
         let nx_b = reply(b"\x01b\x05LISTS\x07example\x04test\x00", 3, true, 0);
@@ -473,11 +499,17 @@ mod tests {
             };
             table.decide(&cfg, ip("192.0.2.1"), r, &f, 1, &mut slips)
         };
-        let verdicts: Vec<_> = [&nx_a, &nx_b, &nx_a, &nx_b].into_iter().map(|r| decide(r)).collect();
+        let verdicts: Vec<_> = [&nx_a, &nx_b, &nx_a, &nx_b]
+            .into_iter()
+            .map(|r| decide(r))
+            .collect();
         assert_eq!(sent(&verdicts), 3);
         assert_eq!(ResponseClass::of(&nx_a), ResponseClass::NxDomain);
         assert_eq!(ResponseClass::of(&reply(WWW, 0, true, 0)), ResponseClass::NoData);
-        assert_eq!(ResponseClass::of(&reply(WWW, 0, false, 0)), ResponseClass::Referral);
+        assert_eq!(
+            ResponseClass::of(&reply(WWW, 0, false, 0)),
+            ResponseClass::Referral
+        );
         assert_eq!(ResponseClass::of(&reply(WWW, 5, false, 0)), ResponseClass::Error);
         assert_eq!(ResponseClass::of(&[]), ResponseClass::Error);
     }
@@ -490,7 +522,11 @@ mod tests {
         cfg.exempt = vec!["127.0.0.0/8".parse().expect("cidr"), "::1".parse().expect("cidr")];
         let v = run(&table, &cfg, "127.9.9.9", &r, 1, 5);
         assert!(v.iter().all(|v| *v == Verdict::ExemptListed));
-        assert!(run(&table, &cfg, "::1", &r, 1, 3).iter().all(|v| *v == Verdict::ExemptListed));
+        assert!(
+            run(&table, &cfg, "::1", &r, 1, 3)
+                .iter()
+                .all(|v| *v == Verdict::ExemptListed)
+        );
         assert_eq!(sent(&run(&table, &cfg, "128.0.0.1", &r, 1, 3)), 1);
         let cookie = ReplyFacts {
             cookie: CookieStatus::Valid,

@@ -178,8 +178,11 @@ impl RateLimitAction {
 }
 
 /// The cookie outcomes counted: what a query's COOKIE option proved.
-pub const COOKIE_STATUSES: [CookieStatus; 3] =
-    [CookieStatus::ClientOnly, CookieStatus::Valid, CookieStatus::Invalid];
+pub const COOKIE_STATUSES: [CookieStatus; 3] = [
+    CookieStatus::ClientOnly,
+    CookieStatus::Valid,
+    CookieStatus::Invalid,
+];
 
 /// The label of a cookie outcome in `/metrics`.
 pub fn cookie_label(status: CookieStatus) -> &'static str {

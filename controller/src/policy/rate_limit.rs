@@ -23,9 +23,9 @@ pub(super) fn rate_limit(c: &mut Checker, raw: Option<&RawRateLimit>) -> RateLim
     let Some(raw) = raw else { return defaults };
     let at = YamlPath::root().key("rate_limit");
     let rate = |text: &str| {
-        values::integer(text, 0, MAX_RATE)
-            .map(|n| n as u32)
-            .map_err(|e| format!("{e} (answers per second per source prefix and name; 0 turns rate limiting off)"))
+        values::integer(text, 0, MAX_RATE).map(|n| n as u32).map_err(|e| {
+            format!("{e} (answers per second per source prefix and name; 0 turns rate limiting off)")
+        })
     };
     let slip = |text: &str| {
         values::integer(text, 0, MAX_SLIP)
@@ -39,7 +39,12 @@ pub(super) fn rate_limit(c: &mut Checker, raw: Option<&RawRateLimit>) -> RateLim
     c.unique(&exempt_at, &exempt, |block| format!("{block} is listed twice"));
     RateLimitConfig {
         responses_per_second: c
-            .field(&at, "responses_per_second", raw.responses_per_second.as_ref(), rate)
+            .field(
+                &at,
+                "responses_per_second",
+                raw.responses_per_second.as_ref(),
+                rate,
+            )
             .unwrap_or(defaults.responses_per_second),
         slip: c
             .field(&at, "slip", raw.slip.as_ref(), slip)
@@ -61,7 +66,9 @@ fn exempt_block(text: &str) -> Result<Cidr, String> {
         .parse()
         .map_err(|e| format!("exempt: {e}; write an address or a block like 127.0.0.0/8"))?;
     let (ip, _) = text.trim().split_once('/').unwrap_or((text.trim(), ""));
-    let written: std::net::IpAddr = ip.parse().map_err(|_| format!("exempt: \"{ip}\" is not an address"))?;
+    let written: std::net::IpAddr = ip
+        .parse()
+        .map_err(|_| format!("exempt: \"{ip}\" is not an address"))?;
     if !block.to_string().starts_with(&format!("{written}/")) {
         return Err(format!(
             "exempt: {} has bits set past its prefix; write {block}",

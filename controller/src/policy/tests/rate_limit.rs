@@ -23,7 +23,12 @@ fn a_rate_limit_table_is_read() {
     ]));
     let limits = &policy.rate_limit;
     assert_eq!(
-        (limits.responses_per_second, limits.slip, limits.ipv4_prefix, limits.ipv6_prefix),
+        (
+            limits.responses_per_second,
+            limits.slip,
+            limits.ipv4_prefix,
+            limits.ipv6_prefix
+        ),
         (20, 3, 32, 64)
     );
     let exempt: Vec<String> = limits.exempt.iter().map(ToString::to_string).collect();
@@ -44,7 +49,10 @@ fn rate_limit_problems_are_located() {
         ],
     );
     check(
-        &with_head(&["rate_limit:", "  exempt: [10.1.2.3/16, nope, 10.0.0.0/8, 10.0.0.0/8]"]),
+        &with_head(&[
+            "rate_limit:",
+            "  exempt: [10.1.2.3/16, nope, 10.0.0.0/8, 10.0.0.0/8]",
+        ]),
         &[
             "4:12 exempt: 10.1.2.3/16 has bits set past its prefix; write 10.1.0.0/16",
             "4:25 exempt: \"nope\" is not an IPv4 or IPv6 address",
