@@ -263,7 +263,7 @@ impl RateTable {
         slips.0 = slips.0.wrapping_add(1);
         match config.slip {
             0 => Verdict::Drop,
-            n if slips.0 % n == 0 => Verdict::Slip,
+            n if slips.0.is_multiple_of(n) => Verdict::Slip,
             _ => Verdict::Drop,
         }
     }
