@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use arc_swap::{ArcSwap, Cache};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -117,7 +119,11 @@ struct UdpShared {
     cookies: SharedCookieSecrets,
     rate_limit: SharedRateLimit,
     table: Arc<RateTable>,
+    clock: Arc<AtomicU32>,
 }
+
+/// How often the UDP threads' clock (whole seconds) is brought up to date.
+const CLOCK_TICK: Duration = Duration::from_millis(100);
 
 /// How often a blocked UDP worker looks at the cancellation token.
 const UDP_POLL: Duration = Duration::from_millis(200);
@@ -156,6 +162,12 @@ pub async fn spawn_dns_server(
         )));
     }
     let table = Arc::new(RateTable::default());
+    // Seconds for cookies and rate limiting: reading the system clock for
+    // every datagram costs more than answering it from the table does.
+    let clock = Arc::new(AtomicU32::new(unix_seconds()));
+    server
+        .tcp_tasks
+        .push(tokio::spawn(tick_clock(Arc::clone(&clock), cancel.clone())));
     for &addr in &config.listen {
         let (udp, tcp) = bind_pair(addr, udp_workers)?;
         let local = tcp.local_addr()?;
@@ -169,6 +181,7 @@ pub async fn spawn_dns_server(
                 cookies: Arc::clone(&cookies),
                 rate_limit: Arc::clone(&config.rate_limit),
                 table: Arc::clone(&table),
+                clock: Arc::clone(&clock),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
@@ -254,6 +267,18 @@ async fn rotate_cookie_secret(cookies: SharedCookieSecrets, period: Duration, ca
     }
 }
 
+/// Keeps `clock` at the current Unix second (at most [`CLOCK_TICK`] late).
+async fn tick_clock(clock: Arc<AtomicU32>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(CLOCK_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => clock.store(unix_seconds(), Relaxed),
+        }
+    }
+}
+
 /// Seconds since the Unix epoch, modulo 2^32 (cookie timestamps and
 /// rate-limit buckets).
 fn unix_seconds() -> u32 {
@@ -272,6 +297,10 @@ fn run_udp(
     let mut packet = [0u8; 4096];
     let mut out = Vec::with_capacity(4096);
     let mut slips = SlipCounter::default();
+    // This thread's copies of the shared settings: a load is one atomic
+    // read while nothing changes.
+    let mut cookies = Cache::new(&*shared.cookies);
+    let mut rate_limit = Cache::new(&*shared.rate_limit);
     while !cancel.is_cancelled() {
         let (len, peer) = match socket.recv_from(&mut packet) {
             Ok(got) => got,
@@ -282,12 +311,12 @@ fn run_udp(
             }
         };
         let catalog = zones.load();
-        let secrets = shared.cookies.load();
+        let secrets = cookies.load();
         let client = Client {
             transport: Transport::Udp,
             addr: peer.ip(),
-            now: unix_seconds(),
-            cookies: Some(&secrets),
+            now: shared.clock.load(Relaxed),
+            cookies: Some(secrets),
         };
         let (outcome, facts) = respond_to(&**catalog, &packet[..len], &client, &mut out);
         counter.cookie(facts.cookie);
@@ -302,10 +331,9 @@ fn run_udp(
                 QueryType::of(req.qtype)
             }
         };
-        let limits = shared.rate_limit.load();
         match shared
             .table
-            .decide(&limits, peer.ip(), &out, &facts, client.now, &mut slips)
+            .decide(rate_limit.load(), peer.ip(), &out, &facts, client.now, &mut slips)
         {
             Verdict::Send => {}
             Verdict::ExemptListed => counter.rate_limited(RateLimitAction::ExemptListed),
