@@ -12,13 +12,11 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-
 use arc_swap::{ArcSwap, Cache};
-
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -77,7 +75,7 @@ impl Default for DnsConfig {
 pub struct DnsServer {
     local: Vec<SocketAddr>,
     udp_threads: Vec<JoinHandle<()>>,
-    tcp_tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     cancel: CancellationToken,
     stats: DnsStats,
 }
@@ -96,7 +94,7 @@ impl DnsServer {
     /// Waits for every listener to stop (after the cancellation token fires).
     pub async fn join(self) {
         self.cancel.cancelled().await;
-        for task in self.tcp_tasks {
+        for task in self.tasks {
             let _ = task.await;
         }
         let threads = self.udp_threads;
@@ -144,7 +142,7 @@ pub async fn spawn_dns_server(
     let mut server = DnsServer {
         local: Vec::new(),
         udp_threads: Vec::new(),
-        tcp_tasks: Vec::new(),
+        tasks: Vec::new(),
         cancel: cancel.clone(),
         stats: stats.clone(),
     };
@@ -154,20 +152,10 @@ pub async fn spawn_dns_server(
         None => CookieSecrets::random()?,
     };
     let cookies: SharedCookieSecrets = Arc::new(ArcSwap::from_pointee(secrets));
-    if config.cookie_secret.is_none() {
-        server.tcp_tasks.push(tokio::spawn(rotate_cookie_secret(
-            Arc::clone(&cookies),
-            config.cookie_rotation,
-            cancel.clone(),
-        )));
-    }
     let table = Arc::new(RateTable::default());
     // Seconds for cookies and rate limiting: reading the system clock for
     // every datagram costs more than answering it from the table does.
     let clock = Arc::new(AtomicU32::new(unix_seconds()));
-    server
-        .tcp_tasks
-        .push(tokio::spawn(tick_clock(Arc::clone(&clock), cancel.clone())));
     for &addr in &config.listen {
         let (udp, tcp) = bind_pair(addr, udp_workers)?;
         let local = tcp.local_addr()?;
@@ -189,7 +177,7 @@ pub async fn spawn_dns_server(
             server.udp_threads.push(thread);
         }
         let listener = TcpListener::from_std(tcp)?;
-        server.tcp_tasks.push(tokio::spawn(run_tcp_listener(
+        server.tasks.push(tokio::spawn(run_tcp_listener(
             listener,
             Arc::clone(&zones),
             Arc::clone(&cookies),
@@ -197,6 +185,16 @@ pub async fn spawn_dns_server(
             tcp_counter.clone(),
             config.tcp_idle,
             cancel.clone(),
+        )));
+    }
+    server
+        .tasks
+        .push(tokio::spawn(tick_clock(Arc::clone(&clock), cancel.clone())));
+    if config.cookie_secret.is_none() {
+        server.tasks.push(tokio::spawn(rotate_cookie_secret(
+            cookies,
+            config.cookie_rotation,
+            cancel,
         )));
     }
     Ok(server)
