@@ -5,7 +5,7 @@
 # 127.0.0.1, one UDP worker pinned to CPU 0, not capped. A flood comes from
 # one prefix, 127.0.1.1 (dnsperf -a on CPU 1, FLOOD_QPS queries a second
 # for DURATION seconds, a deep window and a short timeout so that dropped
-# answers do not slow the sender): FLOOD_NAME MX, the largest answer in the
+# answers do not slow the sender): smtp-out MX, the largest answer in the
 # zone (five MX with glue), the one a reflector would pick. Meanwhile a
 # legitimate resolver on another prefix, 127.0.2.1, asks LEGIT_QPS (100)
 # queries a second from a small Python client and counts full answers
@@ -20,6 +20,8 @@
 # by side in each round.
 #
 # Settings: ROUNDS=3 DURATION=10 FLOOD_QPS=50000 LEGIT_QPS=100
+# FLOOD_NAME=smtp-out FLOOD_TYPE=MX (e.g. FLOOD_NAME=www FLOOD_TYPE=A for a
+# small answer)
 # RATE_LIMIT="{ }" (the default: 100/s, slip 2) PORT=25363 API_PORT=25390
 # MUSTER_BIN=path (skips the build) BENCH_KEEP=1.
 #
@@ -33,6 +35,7 @@ DURATION=${DURATION:-10}
 FLOOD_QPS=${FLOOD_QPS:-50000}
 LEGIT_QPS=${LEGIT_QPS:-100}
 RATE_LIMIT=${RATE_LIMIT:-"{ }"}
+FLOOD_TYPE=${FLOOD_TYPE:-MX}
 PORT=${PORT:-25363}
 API_PORT=${API_PORT:-25390}
 FLOOD_SRC=127.0.1.1
@@ -81,8 +84,8 @@ EOF
 
 gen_positive_policy >"$WORK/policy-base.yaml"
 grep -v '^rate_limit:' "$WORK/policy-base.yaml" >"$WORK/policy-body.yaml"
-FLOOD_NAME=smtp-out.$ZONE
-for i in $(seq 100); do echo "$FLOOD_NAME MX"; done >"$WORK/flood.txt"
+FLOOD_NAME=${FLOOD_NAME:-smtp-out}.$ZONE
+for i in $(seq 100); do echo "$FLOOD_NAME $FLOOD_TYPE"; done >"$WORK/flood.txt"
 
 # run_flood LABEL RATE_LIMIT ROUND: one flood with the legitimate resolver
 # alongside; sets BYTES (reflected per second), ANSWERS, RESP, LEGIT.
@@ -110,7 +113,7 @@ run_flood() {
 }
 
 echo "# bench/rrl.sh: $(date -u +%Y-%m-%dT%H:%MZ), muster $(muster_identity)"
-echo "# flood: $FLOOD_NAME MX from $FLOOD_SRC at $FLOOD_QPS q/s for ${DURATION}s; legitimate: $LEGIT_QPS q/s from $LEGIT_SRC"
+echo "# flood: $FLOOD_NAME $FLOOD_TYPE from $FLOOD_SRC at $FLOOD_QPS q/s for ${DURATION}s; legitimate: $LEGIT_QPS q/s from $LEGIT_SRC"
 echo "# rate limiting on: rate_limit: $RATE_LIMIT"
 printf '%-6s %-4s %10s %10s %9s %14s %-24s %s\n' round rrl sent answers resp_B reflected_B/s legit_answered rate_limit_total
 CUTS=()
