@@ -5,6 +5,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use muster_api::{ApiState, ConnectionLimits, OperatorToken, Scope, TlsConfig, Tokens, spawn_api};
@@ -12,7 +14,9 @@ use muster_controller::engine::{Engine, SharedObserved};
 use muster_controller::policy::{self, Policy};
 use muster_controller::runner::{ControllerHandle, now_millis, spawn_controller};
 use muster_controller::store::Store;
+use muster_dns::cookie::CookieSecrets;
 use muster_dns::notify::{NotifyConfig, spawn_notifier};
+use muster_dns::rrl::SharedRateLimit;
 use muster_dns::server::{DnsConfig, DnsServer, spawn_dns_server};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
@@ -48,6 +52,15 @@ pub(crate) struct ServeArgs {
     /// `--notify-source`, the kernel picks (the route's preferred source).
     #[arg(long = "notify-source", env = "MUSTER_NOTIFY_SOURCE", value_delimiter = ',')]
     notify_source: Vec<IpAddr>,
+    /// A file holding the DNS cookie secret (32 hex digits), for several
+    /// instances answering for one name to accept each other's server
+    /// cookies. Default: a random secret, rolled over daily.
+    #[arg(
+        long = "dns-cookie-secret-file",
+        env = "MUSTER_DNS_COOKIE_SECRET_FILE",
+        value_name = "FILE"
+    )]
+    dns_cookie_secret_file: Option<PathBuf>,
     /// UDP worker threads per DNS address (default: one per CPU).
     #[arg(long, env = "MUSTER_DNS_WORKERS")]
     dns_workers: Option<usize>,
@@ -179,6 +192,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(workers) = args.dns_workers {
         dns.udp_workers = workers;
     }
+    if let Some(path) = &args.dns_cookie_secret_file {
+        dns.cookie_secret = Some(read_cookie_secret(path)?);
+    }
     let cancel = CancellationToken::new();
     let notify_sources = notify_sources(&args.notify_source, &args.dns_listen)?;
     let config = ServerConfig {
@@ -221,6 +237,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     server.shutdown().await;
     Ok(())
+}
+
+/// Reads a cookie secret: 32 hex digits (16 bytes), surrounding space ignored.
+fn read_cookie_secret(path: &Path) -> anyhow::Result<CookieSecrets> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the DNS cookie secret {}", path.display()))?;
+    let hex = text.trim();
+    let bytes: Option<Vec<u8>> = (hex.len() == 32 && hex.is_ascii())
+        .then(|| {
+            (0..16)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect()
+        })
+        .flatten();
+    let secret: [u8; 16] = bytes.and_then(|b| b.try_into().ok()).with_context(|| {
+        format!(
+            "{}: a DNS cookie secret is 32 hex digits (16 bytes), e.g. from `openssl rand -hex 16`",
+            path.display()
+        )
+    })?;
+    Ok(CookieSecrets::new(secret))
 }
 
 /// Where NOTIFY leaves from: the `--notify-source` addresses when given
@@ -284,6 +321,7 @@ pub(crate) struct Server {
     dns: DnsServer,
     controller_task: JoinHandle<()>,
     notifier: JoinHandle<()>,
+    rate_limit_follower: JoinHandle<()>,
     api: JoinHandle<std::io::Result<()>>,
 }
 
@@ -320,6 +358,10 @@ pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken
         .with_context(|| format!("opening {}", config.db))?;
     info!(backend = store.backend(), "store opened");
     let observed = SharedObserved::default();
+    config
+        .dns
+        .rate_limit
+        .store(Arc::new(config.policy.rate_limit.clone()));
     let engine = Engine::start(config.policy, store.clone(), observed.clone(), now_millis()).await?;
     let dns = spawn_dns_server(&config.dns, engine.shared(), cancel.clone())
         .await
@@ -343,6 +385,11 @@ pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken
     let notifier = spawn_notifier(engine.subscribe(), notify, cancel.clone());
     let zone = engine.shared();
     let (controller, controller_task) = spawn_controller(engine, observed, cancel.clone());
+    let rate_limit_follower = tokio::spawn(follow_rate_limit(
+        controller.clone(),
+        Arc::clone(&config.dns.rate_limit),
+        cancel.clone(),
+    ));
     let state = ApiState {
         zone,
         controller: Some(controller.clone()),
@@ -367,6 +414,7 @@ pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken
             dns.join().await;
             let _ = controller_task.await;
             let _ = notifier.await;
+            let _ = rate_limit_follower.await;
             return Err(e).with_context(|| format!("starting the API on {}", config.api_listen));
         }
     };
@@ -379,8 +427,36 @@ pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken
         dns,
         controller_task,
         notifier,
+        rate_limit_follower,
         api,
     })
+}
+
+/// How often the DNS listeners' rate limiting is compared with the policy
+/// in force.
+const RATE_LIMIT_FOLLOW: Duration = Duration::from_millis(250);
+
+/// Keeps the DNS listeners' rate limiting equal to the policy in force:
+/// a reload (SIGHUP or the API) that the controller accepted changes it
+/// within [`RATE_LIMIT_FOLLOW`]; a rejected one changes nothing.
+async fn follow_rate_limit(controller: ControllerHandle, shared: SharedRateLimit, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(RATE_LIMIT_FOLLOW) => {}
+        }
+        let policy = controller.view().policy.clone();
+        if policy.rate_limit != **shared.load() {
+            let limits = &policy.rate_limit;
+            info!(
+                responses_per_second = limits.responses_per_second,
+                slip = limits.slip,
+                exempt = limits.exempt.len(),
+                "DNS rate limiting changed"
+            );
+            shared.store(Arc::new(policy.rate_limit.clone()));
+        }
+    }
 }
 
 impl Server {
@@ -390,6 +466,7 @@ impl Server {
         self.dns.join().await;
         let _ = self.controller_task.await;
         let _ = self.notifier.await;
+        let _ = self.rate_limit_follower.await;
         let _ = self.api.await;
         self.store.close().await;
     }

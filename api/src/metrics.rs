@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use muster_controller::engine::assignment_state;
 use muster_controller::runner::{ControllerHandle, now_millis};
 use muster_dns::DnsStats;
+use muster_dns::stats::cookie_label;
 
 use crate::{ApiError, ApiState};
 
@@ -240,6 +241,30 @@ fn dns_metrics(out: &mut Exposition, dns: &DnsStats) {
         "DNS packets dropped unanswered (shorter than a header, or a response).",
     );
     out.sample("muster_dns_dropped_total", &[], counts.dropped as f64);
+    out.family(
+        "muster_dns_rate_limit_total",
+        "counter",
+        "UDP answers response rate limiting held back (dropped; slipped: sent empty and truncated; badcookie: BADCOOKIE sent instead) or let through unlimited (exempt_listed, exempt_cookie).",
+    );
+    for (action, n) in counts.rate_limit_by_action() {
+        out.sample(
+            "muster_dns_rate_limit_total",
+            &[("action", action.label())],
+            n as f64,
+        );
+    }
+    out.family(
+        "muster_dns_cookies_total",
+        "counter",
+        "Queries with a DNS cookie, by what it proved (client_only: no server cookie yet; valid: one we made for that address within the hour; invalid: any other).",
+    );
+    for (status, n) in counts.cookies_by_status() {
+        out.sample(
+            "muster_dns_cookies_total",
+            &[("status", cookie_label(status))],
+            n as f64,
+        );
+    }
 }
 
 /// A host count as a sample value.

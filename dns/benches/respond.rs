@@ -13,6 +13,13 @@
 //!    child (the common multi-zone site; forward names are checked against
 //!    the longer reverse origins first, the worst order for them).
 //!
+//! 4. the UDP threads' whole per-answer path on that catalog: `respond_to`
+//!    with the cookie secrets and the rate-limit setting loaded from the
+//!    thread's caches of their `ArcSwap`s, the shared second read, and `RateTable::decide` — with the source
+//!    exempt, under the limit (every answer takes a token: a hash and a
+//!    compare-and-swap), over it (a flood: the bucket is only read), and
+//!    for queries carrying a valid server cookie (two SipHashes).
+//!
 //! Prints the fastest and the median of `BENCH_ROUNDS` (30) rounds of ns
 //! per query, the cases taking turns in every round.
 
@@ -23,7 +30,14 @@ use std::time::Instant;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, RecordType};
-use muster_dns::{Catalog, Outcome, RecordData, Snapshot, SoaFields, Transport, Zone, Zones, respond};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use arc_swap::{ArcSwap, Cache};
+use muster_dns::cookie::CookieSecrets;
+use muster_dns::rrl::{RateLimitConfig, RateTable, SlipCounter};
+use muster_dns::{
+    Catalog, Client, Outcome, RecordData, Snapshot, SoaFields, Transport, Zone, Zones, respond, respond_to,
+};
 
 const FORWARD: &str = "lists.example.test.";
 
@@ -102,6 +116,48 @@ fn block(zones: &(impl Zones + ?Sized), packets: &[Vec<u8>], out: &mut Vec<u8>) 
     start.elapsed().as_nanos() as f64 / PER_ROUND as f64
 }
 
+/// What the UDP threads share besides the zones.
+struct Udp {
+    cookies: ArcSwap<CookieSecrets>,
+    limits: ArcSwap<RateLimitConfig>,
+    table: RateTable,
+    clock: AtomicU32,
+}
+
+/// ns per query of one block through the UDP threads' whole path; `second`
+/// maps a query's number to the second it is counted in.
+fn block_udp(
+    zones: &Catalog,
+    packets: &[Vec<u8>],
+    out: &mut Vec<u8>,
+    udp: &Udp,
+    source: std::net::IpAddr,
+    second: impl Fn(usize) -> u32,
+) -> f64 {
+    const PER_ROUND: usize = 100_000;
+    let mut slips = SlipCounter::default();
+    let mut cookies = Cache::new(&udp.cookies);
+    let mut limits = Cache::new(&udp.limits);
+    let start = Instant::now();
+    for i in 0..PER_ROUND {
+        let packet = &packets[i % packets.len()];
+        let client = Client {
+            transport: Transport::Udp,
+            addr: source,
+            now: udp.clock.load(Relaxed),
+            cookies: Some(cookies.load()),
+        };
+        let (outcome, facts) = respond_to(zones, black_box(packet), &client, out);
+        let verdict = udp
+            .table
+            .decide(limits.load(), source, out, &facts, second(i), &mut slips);
+        if let Outcome::Reply = outcome {
+            black_box((&*out, verdict));
+        }
+    }
+    start.elapsed().as_nanos() as f64 / PER_ROUND as f64
+}
+
 /// One case: answers a block of queries into the buffer, returns ns per query.
 type Case<'a> = dyn Fn(&mut Vec<u8>) -> f64 + 'a;
 
@@ -146,6 +202,35 @@ fn main() {
     )
     .expect("catalog");
 
+    let secrets = CookieSecrets::new(*b"0123456789abcdef");
+    let source: std::net::IpAddr = "192.0.2.99".parse().expect("ip");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32);
+    let client_cookie = [5u8; 8];
+    let cookie = [
+        &client_cookie[..],
+        &secrets.server_cookie(&client_cookie, source, now),
+    ]
+    .concat();
+    let with_cookie: Vec<Vec<u8>> = packets.iter().map(|p| add_cookie(p, &cookie)).collect();
+    let udp = |limits: RateLimitConfig| Udp {
+        cookies: ArcSwap::from_pointee(secrets.clone()),
+        limits: ArcSwap::from_pointee(limits),
+        table: RateTable::default(),
+        clock: AtomicU32::new(now),
+    };
+    let exempt = udp(RateLimitConfig {
+        exempt: vec!["192.0.2.0/24".parse().expect("cidr")],
+        ..RateLimitConfig::default()
+    });
+    let under = udp(RateLimitConfig {
+        responses_per_second: 10_000,
+        ..RateLimitConfig::default()
+    });
+    let flood = udp(RateLimitConfig::default());
+    let off = udp(RateLimitConfig::off());
+
     let rounds: usize = std::env::var("BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -165,7 +250,34 @@ fn main() {
             ("one snapshot alone, mix", &|o| block(alone, &packets, o)),
             ("catalog of one zone, mix", &|o| block(&one, &packets, o)),
             ("catalog of five zones, mix", &|o| block(&five, &packets, o)),
+            ("UDP path, five zones, mix, rate limiting off", &|o| {
+                block_udp(&five, &packets, o, &off, source, |_| 0)
+            }),
+            ("UDP path, five zones, mix, source exempt", &|o| {
+                block_udp(&five, &packets, o, &exempt, source, |_| 0)
+            }),
+            ("UDP path, five zones, mix, under the limit", &|o| {
+                block_udp(&five, &packets, o, &under, source, |i| (i / 5_000) as u32)
+            }),
+            ("UDP path, five zones, mix, flood over it", &|o| {
+                block_udp(&five, &packets, o, &flood, source, |_| 0)
+            }),
+            ("UDP path, five zones, mix, valid cookies", &|o| {
+                block_udp(&five, &with_cookie, o, &flood, source, |_| 0)
+            }),
         ],
         rounds,
     );
+}
+
+/// `packet` (ending with an option-less OPT record) with a COOKIE option.
+fn add_cookie(packet: &[u8], cookie: &[u8]) -> Vec<u8> {
+    let mut p = packet.to_vec();
+    let len = p.len();
+    let option_len = (4 + cookie.len()) as u16;
+    p[len - 2..].copy_from_slice(&option_len.to_be_bytes());
+    p.extend_from_slice(&10u16.to_be_bytes());
+    p.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+    p.extend_from_slice(cookie);
+    p
 }

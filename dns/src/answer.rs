@@ -6,7 +6,10 @@
 //! Zone transfers are handed back to the transport, which alone knows the
 //! peer and can send several messages.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use crate::catalog::Zones;
+use crate::cookie::{self, CookieSecrets, CookieStatus};
 use crate::snapshot::{Prepared, Snapshot};
 use crate::tsig::{self, Signer, TsigError, TsigRecord, record::display_name, unix_now};
 use crate::wire::{
@@ -53,18 +56,57 @@ pub struct Rejection {
 
 /// EDNS extended RCODE BADVERS (16), upper eight bits (RFC 6891 §6.1.3).
 const BADVERS_UPPER: u8 = 1;
+/// EDNS extended RCODE BADCOOKIE (23, RFC 7873 §8): header bits and upper eight bits.
+const BADCOOKIE: (u8, u8) = (23 & 0xF, 23 >> 4);
+
+/// Who sent a query, as far as the answer depends on it.
+#[derive(Clone, Copy, Debug)]
+pub struct Client<'s> {
+    /// How the query arrived.
+    pub transport: Transport,
+    /// The source address.
+    pub addr: IpAddr,
+    /// Now, in seconds since the Unix epoch (modulo 2^32), for cookies.
+    pub now: u32,
+    /// The cookie secrets; without them COOKIE options are checked for
+    /// form only and no cookie is returned.
+    pub cookies: Option<&'s CookieSecrets>,
+}
+
+impl Client<'_> {
+    /// A client of whom nothing is known (no cookies answered).
+    pub fn anonymous(transport: Transport) -> Self {
+        Self {
+            transport,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            now: 0,
+            cookies: None,
+        }
+    }
+}
+
+/// What the rate limiter needs to know of a reply besides its bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplyFacts {
+    /// What the query's cookie proved.
+    pub cookie: CookieStatus,
+    /// Where the apex of the zone that answered starts in the question
+    /// name; `None` when no zone did.
+    pub apex_at: Option<u8>,
+}
 
 /// Answers `packet` from the zone of `zones` that holds its name (see
 /// [`crate::Catalog::find`]), writing the reply into `out`. Names in no zone
 /// served are refused. A transfer is handed back for the apex it names:
 /// [`crate::Catalog::find`] gives the transport that zone again.
+/// No cookie is returned: [`respond_to`] does that.
 pub fn respond<'a, Z: Zones + ?Sized>(
     zones: &Z,
     packet: &'a [u8],
     transport: Transport,
     out: &mut Vec<u8>,
 ) -> Outcome<'a> {
-    respond_at(zones, packet, transport, unix_now, out)
+    respond_to(zones, packet, &Client::anonymous(transport), out).0
 }
 
 /// [`respond`] with the clock given: `now` (seconds since the epoch) is
@@ -76,33 +118,79 @@ pub fn respond_at<'a, Z: Zones + ?Sized>(
     now: impl FnOnce() -> u64,
     out: &mut Vec<u8>,
 ) -> Outcome<'a> {
+    respond_with_clock(zones, packet, &Client::anonymous(transport), now, out).0
+}
+
+/// [`respond`] for a known client: a query with a COOKIE option gets its
+/// client cookie back with a fresh server cookie (RFC 7873 §5.2, RFC 9018),
+/// and the facts say what the cookie proved.
+pub fn respond_to<'a, Z: Zones + ?Sized>(
+    zones: &Z,
+    packet: &'a [u8],
+    client: &Client<'_>,
+    out: &mut Vec<u8>,
+) -> (Outcome<'a>, ReplyFacts) {
+    respond_with_clock(zones, packet, client, unix_now, out)
+}
+
+/// [`respond_to`] with the clock for TSIG given.
+fn respond_with_clock<'a, Z: Zones + ?Sized>(
+    zones: &Z,
+    packet: &'a [u8],
+    client: &Client<'_>,
+    now: impl FnOnce() -> u64,
+    out: &mut Vec<u8>,
+) -> (Outcome<'a>, ReplyFacts) {
     out.clear();
     let req = match Request::parse(packet) {
         Ok(req) => req,
-        Err(Malformed::Drop) => return Outcome::Drop,
+        Err(Malformed::Drop) => return (Outcome::Drop, ReplyFacts::default()),
         Err(Malformed::FormErr { id, opcode, flags }) => {
             let word = flags::QR | (u16::from(opcode) << 11) | flags | u16::from(rcode::FORMERR);
             out.extend_from_slice(&id.to_be_bytes());
             out.extend_from_slice(&word.to_be_bytes());
             out.extend_from_slice(&[0; 8]);
-            return Outcome::Reply;
+            return (Outcome::Reply, ReplyFacts::default());
         }
     };
-    if req.tsig_at.is_none() {
-        return answer(zones, req, transport, 0, out);
+    let mut facts = ReplyFacts::default();
+    if req.tsig_at.is_some() {
+        // A signed request: its key decides. No cookie goes with the answer,
+        // which its MAC covers whole.
+        let outcome = match TsigRecord::find(packet) {
+            Ok(Some(tsig)) => answer_signed(
+                zones,
+                packet,
+                req,
+                &tsig,
+                client.transport,
+                now(),
+                out,
+                &mut facts,
+            ),
+            // The parser checked the record already; this is not reached.
+            _ => {
+                write_error(out, &req, rcode::FORMERR, 0);
+                Outcome::Reply
+            }
+        };
+        return (outcome, facts);
     }
-    match TsigRecord::find(packet) {
-        Ok(Some(tsig)) => answer_signed(zones, packet, req, &tsig, transport, now(), out),
-        // The parser checked the record already; this is not reached.
-        _ => {
-            write_error(out, &req, rcode::FORMERR, 0);
-            Outcome::Reply
-        }
+    let sign = client.cookies.zip(req.edns.and_then(|e| e.cookie));
+    if let Some((secrets, cookie)) = sign {
+        facts.cookie = secrets.check(&cookie, client.addr, client.now);
     }
+    let reserve = if sign.is_some() { cookie::OPTION_LEN } else { 0 };
+    let outcome = answer(zones, req, client.transport, reserve, out, &mut facts);
+    if let (Outcome::Reply, Some((secrets, cookie))) = (&outcome, sign) {
+        append_cookie(out, secrets, &cookie.client, client);
+    }
+    (outcome, facts)
 }
 
 /// Answers a signed request: NOTAUTH when its TSIG fails, else the answer
 /// signed with its key (a transfer is signed by the transport).
+#[allow(clippy::too_many_arguments)]
 fn answer_signed<'a, Z: Zones + ?Sized>(
     zones: &Z,
     packet: &'a [u8],
@@ -111,9 +199,10 @@ fn answer_signed<'a, Z: Zones + ?Sized>(
     transport: Transport,
     now: u64,
     out: &mut Vec<u8>,
+    facts: &mut ReplyFacts,
 ) -> Outcome<'a> {
     match tsig::verify_request(packet, tsig, |name| zones.tsig_key(name), now) {
-        Ok(signer) => match answer(zones, req, transport, signer.key().signature_len(), out) {
+        Ok(signer) => match answer(zones, req, transport, signer.key().signature_len(), out, facts) {
             Outcome::Reply => {
                 signer.sign(out, now);
                 Outcome::Reply
@@ -139,14 +228,59 @@ fn answer_signed<'a, Z: Zones + ?Sized>(
     }
 }
 
+/// The reply to a query the rate limiter holds back but answers anyway
+/// (a slip): no records, TC set so a real resolver asks again over TCP —
+/// or, when the query had a client cookie and `bad_cookie`, BADCOOKIE with
+/// a fresh server cookie, so it asks again over UDP with that cookie and
+/// is no longer limited (RFC 7873 §5.2.3, §5.2.4). `false` when `packet`
+/// is not a query this can be written for: send the reply as it is.
+pub fn write_slip(packet: &[u8], client: &Client<'_>, bad_cookie: bool, out: &mut Vec<u8>) -> bool {
+    let Ok(req) = Request::parse(packet) else {
+        return false;
+    };
+    out.clear();
+    let cookie = client.cookies.zip(req.edns.and_then(|e| e.cookie));
+    match cookie {
+        Some(_) if bad_cookie => write_error(out, &req, BADCOOKIE.0, BADCOOKIE.1),
+        _ => {
+            write_head(out, &req, flags::TC, rcode::NOERROR, [0, 0, 0]);
+            write_opt(out, &req, 0);
+        }
+    }
+    if let Some((secrets, cookie)) = cookie {
+        append_cookie(out, secrets, &cookie.client, client);
+    }
+    true
+}
+
+/// Appends our COOKIE option to the OPT record that ends `out` (every
+/// reply to a query with EDNS ends with it, option-less).
+fn append_cookie(out: &mut Vec<u8>, secrets: &CookieSecrets, client_cookie: &[u8; 8], client: &Client<'_>) {
+    let len = out.len();
+    let ends_with_opt = len >= HEADER_LEN + OPT_LEN
+        && out[len - OPT_LEN] == 0
+        && out[len - OPT_LEN + 1..len - OPT_LEN + 3] == rtype::OPT.to_be_bytes()
+        && out[len - 2..] == [0, 0];
+    if !ends_with_opt {
+        return;
+    }
+    let data_len = (cookie::OPTION_LEN as u16).to_be_bytes();
+    out[len - 2..].copy_from_slice(&data_len);
+    out.extend_from_slice(&cookie::OPTION_CODE.to_be_bytes());
+    out.extend_from_slice(&((cookie::CLIENT_LEN + cookie::SERVER_LEN) as u16).to_be_bytes());
+    out.extend_from_slice(client_cookie);
+    out.extend_from_slice(&secrets.server_cookie(client_cookie, client.addr, client.now));
+}
+
 /// Answers a parsed request; `reserve` bytes of the size limit are kept
-/// for a TSIG record.
+/// for what is appended afterwards (a TSIG record, a cookie).
 fn answer<'a, Z: Zones + ?Sized>(
     zones: &Z,
     req: Request<'a>,
     transport: Transport,
     reserve: usize,
     out: &mut Vec<u8>,
+    facts: &mut ReplyFacts,
 ) -> Outcome<'a> {
     if req.edns.is_some_and(|e| e.version != 0) {
         write_error(out, &req, rcode::NOERROR, BADVERS_UPPER);
@@ -164,6 +298,7 @@ fn answer<'a, Z: Zones + ?Sized>(
         write_error(out, &req, rcode::REFUSED, 0);
         return Outcome::Reply;
     };
+    facts.apex_at = u8::try_from(apex_at).ok();
     if req.qclass != CLASS_IN {
         write_error(out, &req, rcode::REFUSED, 0);
         return Outcome::Reply;

@@ -13,10 +13,12 @@
 
 mod answer;
 mod catalog;
+pub mod cookie;
 mod log_budget;
 pub mod notify;
 mod parse;
 mod publish;
+pub mod rrl;
 pub mod server;
 mod snapshot;
 pub mod stats;
@@ -26,10 +28,10 @@ mod xfr;
 mod zone;
 mod zonefile;
 
-pub use answer::{Outcome, Transport, respond, respond_at};
+pub use answer::{Client, Outcome, ReplyFacts, Transport, respond, respond_at, respond_to, write_slip};
 pub use catalog::{Catalog, Zones};
 pub use publish::{PublishError, SharedCatalog, ZonePublisher};
 pub use snapshot::Snapshot;
-pub use stats::{DnsCounts, DnsStats, QueryType, ResponseCode};
+pub use stats::{DnsCounts, DnsStats, QueryType, RateLimitAction, ResponseCode};
 pub use xfr::{ixfr_over_udp, refuse, transfer_messages};
 pub use zone::{RecordData, RecordSet, Secondary, SoaFields, Zone, ZoneDiff, ZoneError, serial};

@@ -5,13 +5,18 @@
 //! datagram, no allocation per answer, no lock. TCP runs on tokio, one task
 //! per connection, and is where zone transfers happen. Each UDP thread
 //! counts its answers in counters only it writes ([`crate::stats`]).
+//! UDP answers pass response rate limiting ([`crate::rrl`]) on their way
+//! out; every answer to a query with a COOKIE option carries our server
+//! cookie ([`crate::cookie`]), made with a secret rotated daily.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use arc_swap::{ArcSwap, Cache};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -19,9 +24,11 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::answer::{Outcome, Transport, respond};
+use crate::answer::{Client, Outcome, Transport, respond_to, write_slip};
+use crate::cookie::{CookieSecrets, CookieStatus, SharedCookieSecrets};
 use crate::publish::SharedCatalog;
-use crate::stats::{DnsStats, QueryType, TcpCounter, UdpCounter, reply_qtype};
+use crate::rrl::{RateLimitConfig, RateTable, SharedRateLimit, SlipCounter, Verdict};
+use crate::stats::{DnsStats, QueryType, RateLimitAction, TcpCounter, UdpCounter, reply_qtype};
 use transfer::{log_rejection, tcp_transfer, udp_transfer};
 
 mod transfer;
@@ -37,6 +44,16 @@ pub struct DnsConfig {
     pub tcp_idle: Duration,
     /// At most this many TCP connections at once.
     pub max_tcp_connections: usize,
+    /// Response rate limiting for UDP; store a new setting to change it
+    /// while serving.
+    pub rate_limit: SharedRateLimit,
+    /// The secret server cookies are made with, when several instances
+    /// must share it; `None`: a random one, rolled over every
+    /// [`Self::cookie_rotation`].
+    pub cookie_secret: Option<CookieSecrets>,
+    /// How often a random cookie secret is replaced (the previous one is
+    /// still accepted until the next rollover).
+    pub cookie_rotation: Duration,
 }
 
 impl Default for DnsConfig {
@@ -46,6 +63,9 @@ impl Default for DnsConfig {
             udp_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             tcp_idle: Duration::from_secs(10),
             max_tcp_connections: 512,
+            rate_limit: Arc::new(ArcSwap::from_pointee(RateLimitConfig::default())),
+            cookie_secret: None,
+            cookie_rotation: COOKIE_ROTATION,
         }
     }
 }
@@ -54,7 +74,7 @@ impl Default for DnsConfig {
 pub struct DnsServer {
     local: Vec<SocketAddr>,
     udp_threads: Vec<JoinHandle<()>>,
-    tcp_tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     cancel: CancellationToken,
     stats: DnsStats,
 }
@@ -73,7 +93,7 @@ impl DnsServer {
     /// Waits for every listener to stop (after the cancellation token fires).
     pub async fn join(self) {
         self.cancel.cancelled().await;
-        for task in self.tcp_tasks {
+        for task in self.tasks {
             let _ = task.await;
         }
         let threads = self.udp_threads;
@@ -85,6 +105,22 @@ impl DnsServer {
         .await;
     }
 }
+
+/// How often a random cookie secret is rolled over by default: a day, far
+/// longer than the hour a server cookie lasts (RFC 9018 §5 asks for at
+/// least monthly).
+pub const COOKIE_ROTATION: Duration = Duration::from_secs(24 * 3600);
+
+/// What every UDP worker shares besides the zones.
+struct UdpShared {
+    cookies: SharedCookieSecrets,
+    rate_limit: SharedRateLimit,
+    table: Arc<RateTable>,
+    clock: Arc<AtomicU32>,
+}
+
+/// How often the UDP threads' clock (whole seconds) is brought up to date.
+const CLOCK_TICK: Duration = Duration::from_millis(100);
 
 /// How often a blocked UDP worker looks at the cancellation token.
 const UDP_POLL: Duration = Duration::from_millis(200);
@@ -105,11 +141,20 @@ pub async fn spawn_dns_server(
     let mut server = DnsServer {
         local: Vec::new(),
         udp_threads: Vec::new(),
-        tcp_tasks: Vec::new(),
+        tasks: Vec::new(),
         cancel: cancel.clone(),
         stats: stats.clone(),
     };
     let permits = Arc::new(Semaphore::new(config.max_tcp_connections.max(1)));
+    let secrets = match &config.cookie_secret {
+        Some(secret) => secret.clone(),
+        None => CookieSecrets::random()?,
+    };
+    let cookies: SharedCookieSecrets = Arc::new(ArcSwap::from_pointee(secrets));
+    let table = Arc::new(RateTable::default());
+    // Seconds for cookies and rate limiting: reading the system clock for
+    // every datagram costs more than answering it from the table does.
+    let clock = Arc::new(AtomicU32::new(unix_seconds()));
     for &addr in &config.listen {
         let (udp, tcp) = bind_pair(addr, udp_workers)?;
         let local = tcp.local_addr()?;
@@ -119,19 +164,36 @@ pub async fn spawn_dns_server(
             let zones = Arc::clone(&zones);
             let cancel = cancel.clone();
             let counter = stats.udp_writer(server.udp_threads.len());
+            let shared = UdpShared {
+                cookies: Arc::clone(&cookies),
+                rate_limit: Arc::clone(&config.rate_limit),
+                table: Arc::clone(&table),
+                clock: Arc::clone(&clock),
+            };
             let thread = std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
-                .spawn(move || run_udp(&socket, &zones, &counter, &cancel))?;
+                .spawn(move || run_udp(&socket, &zones, &shared, &counter, &cancel))?;
             server.udp_threads.push(thread);
         }
         let listener = TcpListener::from_std(tcp)?;
-        server.tcp_tasks.push(tokio::spawn(run_tcp_listener(
+        server.tasks.push(tokio::spawn(run_tcp_listener(
             listener,
             Arc::clone(&zones),
+            Arc::clone(&cookies),
             Arc::clone(&permits),
             tcp_counter.clone(),
             config.tcp_idle,
             cancel.clone(),
+        )));
+    }
+    server
+        .tasks
+        .push(tokio::spawn(tick_clock(Arc::clone(&clock), cancel.clone())));
+    if config.cookie_secret.is_none() {
+        server.tasks.push(tokio::spawn(rotate_cookie_secret(
+            cookies,
+            config.cookie_rotation,
+            cancel,
         )));
     }
     Ok(server)
@@ -185,9 +247,57 @@ fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, cancel: &CancellationToken) {
+/// Rolls the cookie secret over to a new random one every `period`.
+async fn rotate_cookie_secret(cookies: SharedCookieSecrets, period: Duration, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        match CookieSecrets::random() {
+            Ok(next) => {
+                cookies.rcu(|old| old.rolled_from(&next));
+                info!("DNS cookie secret rolled over");
+            }
+            Err(e) => warn!(error = %e, "no randomness for a new DNS cookie secret; keeping the old one"),
+        }
+    }
+}
+
+/// Keeps `clock` at the current Unix second (at most [`CLOCK_TICK`] late).
+async fn tick_clock(clock: Arc<AtomicU32>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(CLOCK_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => clock.store(unix_seconds(), Relaxed),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, modulo 2^32 (cookie timestamps and
+/// rate-limit buckets).
+fn unix_seconds() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
+
+fn run_udp(
+    socket: &UdpSocket,
+    zones: &SharedCatalog,
+    shared: &UdpShared,
+    counter: &UdpCounter,
+    cancel: &CancellationToken,
+) {
     let mut packet = [0u8; 4096];
     let mut out = Vec::with_capacity(4096);
+    let mut slips = SlipCounter::default();
+    // This thread's copies of the shared settings: a load is one atomic
+    // read while nothing changes.
+    let mut cookies = Cache::new(&*shared.cookies);
+    let mut rate_limit = Cache::new(&*shared.rate_limit);
     while !cancel.is_cancelled() {
         let (len, peer) = match socket.recv_from(&mut packet) {
             Ok(got) => got,
@@ -198,7 +308,16 @@ fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, canc
             }
         };
         let catalog = zones.load();
-        let qtype = match respond(&**catalog, &packet[..len], Transport::Udp, &mut out) {
+        let secrets = cookies.load();
+        let client = Client {
+            transport: Transport::Udp,
+            addr: peer.ip(),
+            now: shared.clock.load(Relaxed),
+            cookies: Some(secrets),
+        };
+        let (outcome, facts) = respond_to(&**catalog, &packet[..len], &client, &mut out);
+        counter.cookie(facts.cookie);
+        let qtype = match outcome {
             Outcome::Reply => reply_qtype(&out),
             Outcome::Drop => {
                 counter.dropped();
@@ -213,6 +332,26 @@ fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, canc
                 QueryType::of(req.qtype)
             }
         };
+        match shared
+            .table
+            .decide(rate_limit.load(), peer.ip(), &out, &facts, client.now, &mut slips)
+        {
+            Verdict::Send => {}
+            Verdict::ExemptListed => counter.rate_limited(RateLimitAction::ExemptListed),
+            Verdict::ExemptCookie => counter.rate_limited(RateLimitAction::ExemptCookie),
+            Verdict::Drop => {
+                counter.rate_limited(RateLimitAction::Dropped);
+                continue;
+            }
+            Verdict::Slip => {
+                // Unparseable queries get their (header-only) FORMERR as is.
+                write_slip(&packet[..len], &client, true, &mut out);
+                counter.rate_limited(match facts.cookie {
+                    CookieStatus::None => RateLimitAction::Slipped,
+                    _ => RateLimitAction::BadCookie,
+                });
+            }
+        }
         counter.answered(qtype, &out);
         if let Err(e) = socket.send_to(&out, peer) {
             debug!(error = %e, %peer, "UDP send failed");
@@ -223,6 +362,7 @@ fn run_udp(socket: &UdpSocket, zones: &SharedCatalog, counter: &UdpCounter, canc
 async fn run_tcp_listener(
     listener: TcpListener,
     zones: SharedCatalog,
+    cookies: SharedCookieSecrets,
     permits: Arc<Semaphore>,
     counter: TcpCounter,
     idle: Duration,
@@ -247,12 +387,13 @@ async fn run_tcp_listener(
             continue;
         };
         let zones = Arc::clone(&zones);
+        let cookies = Arc::clone(&cookies);
         let cancel = cancel.clone();
         let counter = counter.clone();
         connections.spawn(async move {
             tokio::select! {
                 () = cancel.cancelled() => {}
-                result = serve_tcp(stream, peer, &zones, &counter, idle) => {
+                result = serve_tcp(stream, peer, &zones, &cookies, &counter, idle) => {
                     if let Err(e) = result {
                         debug!(%peer, error = %e, "TCP connection ended");
                     }
@@ -271,6 +412,7 @@ async fn serve_tcp(
     mut stream: TcpStream,
     peer: SocketAddr,
     zones: &SharedCatalog,
+    cookies: &SharedCookieSecrets,
     counter: &TcpCounter,
     idle: Duration,
 ) -> io::Result<()> {
@@ -288,7 +430,16 @@ async fn serve_tcp(
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "slow query"))??;
         let catalog = zones.load_full();
-        let (qtype, messages) = match respond(&*catalog, &packet, Transport::Tcp, &mut out) {
+        let secrets = cookies.load_full();
+        let client = Client {
+            transport: Transport::Tcp,
+            addr: peer.ip(),
+            now: unix_seconds(),
+            cookies: Some(&secrets),
+        };
+        let (outcome, facts) = respond_to(&*catalog, &packet, &client, &mut out);
+        counter.cookie(facts.cookie);
+        let (qtype, messages) = match outcome {
             Outcome::Reply => (reply_qtype(&out), vec![std::mem::take(&mut out)]),
             Outcome::Drop => {
                 counter.dropped();

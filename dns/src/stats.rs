@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::cookie::CookieStatus;
 use crate::wire::rtype;
 
 /// The query types counted apart; the rest are [`QueryType::Other`].
@@ -138,7 +139,68 @@ impl ResponseCode {
     }
 }
 
+/// What response rate limiting did with an answer it did not simply send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimitAction {
+    /// Over the limit: nothing sent.
+    Dropped,
+    /// Over the limit: an empty truncated reply sent instead (a slip).
+    Slipped,
+    /// Over the limit, with a client cookie: BADCOOKIE and a fresh server
+    /// cookie sent instead (a slip).
+    BadCookie,
+    /// Sent unlimited: the source is on the exempt list.
+    ExemptListed,
+    /// Sent unlimited: the query had a valid server cookie.
+    ExemptCookie,
+}
+
+impl RateLimitAction {
+    /// Every action, in the order [`DnsCounts::rate_limit`] uses.
+    pub const ALL: [Self; 5] = [
+        Self::Dropped,
+        Self::Slipped,
+        Self::BadCookie,
+        Self::ExemptListed,
+        Self::ExemptCookie,
+    ];
+
+    /// The label in `/metrics`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Dropped => "dropped",
+            Self::Slipped => "slipped",
+            Self::BadCookie => "badcookie",
+            Self::ExemptListed => "exempt_listed",
+            Self::ExemptCookie => "exempt_cookie",
+        }
+    }
+}
+
+/// The cookie outcomes counted: what a query's COOKIE option proved.
+pub const COOKIE_STATUSES: [CookieStatus; 3] = [
+    CookieStatus::ClientOnly,
+    CookieStatus::Valid,
+    CookieStatus::Invalid,
+];
+
+/// The label of a cookie outcome in `/metrics`.
+pub fn cookie_label(status: CookieStatus) -> &'static str {
+    match status {
+        CookieStatus::None => "none",
+        CookieStatus::ClientOnly => "client_only",
+        CookieStatus::Valid => "valid",
+        CookieStatus::Invalid => "invalid",
+    }
+}
+
+fn cookie_index(status: CookieStatus) -> Option<usize> {
+    COOKIE_STATUSES.iter().position(|s| *s == status)
+}
+
 const QTYPES: usize = QueryType::ALL.len();
+const ACTIONS: usize = RateLimitAction::ALL.len();
+const COOKIES: usize = COOKIE_STATUSES.len();
 const RCODES: usize = ResponseCode::ALL.len();
 
 /// One writer's counters, alone on its cache lines.
@@ -148,6 +210,8 @@ struct Block {
     queries: [AtomicU64; QTYPES],
     responses: [AtomicU64; RCODES],
     dropped: AtomicU64,
+    rate_limit: [AtomicU64; ACTIONS],
+    cookies: [AtomicU64; COOKIES],
 }
 
 /// Totals summed over every listener.
@@ -159,12 +223,27 @@ pub struct DnsCounts {
     pub responses: [u64; RCODES],
     /// Packets dropped unanswered (no full header, or a response).
     pub dropped: u64,
+    /// Answers rate limiting held back or let through unlimited, by
+    /// [`RateLimitAction::ALL`] index.
+    pub rate_limit: [u64; ACTIONS],
+    /// Queries with a COOKIE option, by [`COOKIE_STATUSES`] index.
+    pub cookies: [u64; COOKIES],
 }
 
 impl DnsCounts {
     /// Queries per type, labelled.
     pub fn queries_by_type(&self) -> impl Iterator<Item = (QueryType, u64)> + '_ {
         QueryType::ALL.into_iter().zip(self.queries)
+    }
+
+    /// Rate limiting's actions, labelled.
+    pub fn rate_limit_by_action(&self) -> impl Iterator<Item = (RateLimitAction, u64)> + '_ {
+        RateLimitAction::ALL.into_iter().zip(self.rate_limit)
+    }
+
+    /// Queries with cookies by what the cookie proved, labelled.
+    pub fn cookies_by_status(&self) -> impl Iterator<Item = (CookieStatus, u64)> + '_ {
+        COOKIE_STATUSES.into_iter().zip(self.cookies)
     }
 
     /// Answers per response code, labelled.
@@ -216,6 +295,12 @@ impl DnsStats {
                 *sum += c.load(Relaxed);
             }
             total.dropped += block.dropped.load(Relaxed);
+            for (sum, c) in total.rate_limit.iter_mut().zip(&block.rate_limit) {
+                *sum += c.load(Relaxed);
+            }
+            for (sum, c) in total.cookies.iter_mut().zip(&block.cookies) {
+                *sum += c.load(Relaxed);
+            }
         }
         total
     }
@@ -250,6 +335,18 @@ impl UdpCounter {
     pub(crate) fn dropped(&self) {
         bump_owned(&self.block().dropped);
     }
+
+    /// Counts what rate limiting did with one answer.
+    pub(crate) fn rate_limited(&self, action: RateLimitAction) {
+        bump_owned(&self.block().rate_limit[action as usize]);
+    }
+
+    /// Counts what one query's cookie proved (nothing without a cookie).
+    pub(crate) fn cookie(&self, status: CookieStatus) {
+        if let Some(i) = cookie_index(status) {
+            bump_owned(&self.block().cookies[i]);
+        }
+    }
 }
 
 /// The counting end shared by TCP connections.
@@ -273,6 +370,13 @@ impl TcpCounter {
     /// Counts one message left unanswered (the connection is closed).
     pub(crate) fn dropped(&self) {
         self.block().dropped.fetch_add(1, Relaxed);
+    }
+
+    /// Counts what one query's cookie proved (nothing without a cookie).
+    pub(crate) fn cookie(&self, status: CookieStatus) {
+        if let Some(i) = cookie_index(status) {
+            self.block().cookies[i].fetch_add(1, Relaxed);
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use hickory_proto::rr::Name;
 
+use crate::cookie::{self, Cookie};
 use crate::tsig::TsigRecord;
 use crate::tsig::record::TSIG;
 use crate::zone::{RecordData, SoaFields};
@@ -102,6 +103,8 @@ pub struct Edns {
     pub version: u8,
     /// DNSSEC OK bit, copied back (RFC 3225).
     pub dnssec_ok: bool,
+    /// The COOKIE option (RFC 7873), when the query had one.
+    pub cookie: Option<Cookie>,
 }
 
 /// Why a packet cannot be answered normally.
@@ -203,6 +206,22 @@ fn u16_at(p: &[u8], at: usize) -> Option<u16> {
 fn u32_at(p: &[u8], at: usize) -> Option<u32> {
     let b = p.get(at..at + 4)?;
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The first COOKIE option among an OPT record's options (RFC 7873 §5.2:
+/// later ones are ignored). A malformed cookie is an error (FORMERR, §5.2.2);
+/// options cut short end the list.
+fn opt_cookie(mut options: &[u8]) -> Result<Option<Cookie>, ()> {
+    while let (Some(code), Some(len)) = (u16_at(options, 0), u16_at(options, 2)) {
+        let Some(data) = options.get(4..4 + usize::from(len)) else {
+            break;
+        };
+        if code == cookie::OPTION_CODE {
+            return Cookie::parse(data).map(Some).ok_or(());
+        }
+        options = &options[4 + usize::from(len)..];
+    }
+    Ok(None)
 }
 
 /// Skips a possibly compressed name starting at `at`; returns the offset after it.
@@ -316,7 +335,7 @@ impl<'a> Request<'a> {
         let mut tsig_at = None;
         for i in 0..ar {
             let rr_start = at;
-            let (end, rtype, class, ttl, rdata, _) = read_rr(p, at).ok_or(formerr)?;
+            let (end, rtype, class, ttl, rdata, rdend) = read_rr(p, at).ok_or(formerr)?;
             // TSIG only as the last record (RFC 8945 §5.1).
             if rtype == TSIG {
                 if i + 1 != ar {
@@ -332,6 +351,7 @@ impl<'a> Request<'a> {
                     payload: class,
                     version: ((ttl >> 16) & 0xFF) as u8,
                     dnssec_ok: ttl & 0x8000 != 0,
+                    cookie: opt_cookie(&p[rdata..rdend]).map_err(|()| formerr)?,
                 });
             }
             at = end;

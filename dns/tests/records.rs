@@ -998,6 +998,7 @@ async fn dig_sees_the_cname_chase_and_the_referral() {
         udp_workers: 1,
         tcp_idle: Duration::from_secs(5),
         max_tcp_connections: 4,
+        ..DnsConfig::default()
     };
     let server = spawn_dns_server(&config, publisher.shared(), cancel.clone())
         .await

@@ -80,6 +80,7 @@ async fn start(zone: Zone) -> Running {
         udp_workers: 2,
         tcp_idle: Duration::from_secs(5),
         max_tcp_connections: 16,
+        ..DnsConfig::default()
     };
     let server = spawn_dns_server(&config, publisher.shared(), cancel.clone())
         .await

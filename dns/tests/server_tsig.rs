@@ -128,6 +128,7 @@ async fn kdig_verifies_a_signed_axfr_and_unsigned_or_wrongly_signed_ones_get_not
         udp_workers: 1,
         tcp_idle: Duration::from_secs(5),
         max_tcp_connections: 16,
+        ..DnsConfig::default()
     };
     let server = spawn_dns_server(&config, publisher.shared(), cancel.clone())
         .await

@@ -126,6 +126,7 @@ impl Primary {
             udp_workers: 1,
             tcp_idle: Duration::from_secs(5),
             max_tcp_connections: 16,
+            ..DnsConfig::default()
         };
         let server = rt
             .block_on(spawn_dns_server(&config, publisher.shared(), cancel.clone()))

@@ -1,5 +1,7 @@
 //! Fuzzes the query path: `Request::parse` and `respond` over UDP and TCP
-//! on a fixed snapshot, plus the transfer writers when a transfer is asked.
+//! on a fixed snapshot, plus the transfer writers when a transfer is asked,
+//! and `respond_to` with cookie secrets (a COOKIE option checked and ours
+//! appended) with the slip writer rate limiting uses.
 //! Run with `bench/fuzz.sh`.
 
 #![no_main]
@@ -10,9 +12,10 @@ use std::sync::{Arc, OnceLock};
 use hickory_proto::rr::Name;
 use libfuzzer_sys::fuzz_target;
 use muster_dns::wire::Request;
+use muster_dns::cookie::CookieSecrets;
 use muster_dns::{
-    Outcome, RecordData, Snapshot, SoaFields, Transport, Zone, ZonePublisher, ixfr_over_udp, refuse, respond,
-    transfer_messages,
+    Client, Outcome, RecordData, Snapshot, SoaFields, Transport, Zone, ZonePublisher, ixfr_over_udp, refuse,
+    respond, respond_to, transfer_messages, write_slip,
 };
 
 const ORIGIN: &str = "lists.example.test.";
@@ -119,5 +122,18 @@ fuzz_target!(|packet: &[u8]| {
                 refuse(&req, &mut reply);
             }
         }
+    }
+    let secrets = CookieSecrets::new(*b"fuzzfuzzfuzzfuzz");
+    let client = Client {
+        transport: Transport::Udp,
+        addr: Ipv4Addr::new(192, 0, 2, 1).into(),
+        now: 1_700_000_000,
+        cookies: Some(&secrets),
+    };
+    if let (Outcome::Reply, _) = respond_to(snap, packet, &client, &mut out) {
+        assert!(out.len() <= 1232, "UDP reply with a cookie of {} bytes", out.len());
+    }
+    if write_slip(packet, &client, true, &mut out) {
+        assert!(out.len() >= 12 && out[2] & 0x80 != 0, "slip is a response");
     }
 });

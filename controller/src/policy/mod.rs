@@ -34,6 +34,7 @@ mod locate;
 mod model;
 mod names;
 mod probes;
+mod rate_limit;
 mod raw;
 mod recover;
 mod reverse_zones;

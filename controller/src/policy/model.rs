@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use hickory_proto::rr::Name;
 use jiff::tz::TimeZone;
+pub use muster_dns::rrl::{Cidr, RateLimitConfig};
 use muster_dns::{RecordData, Secondary};
 
 pub use crate::cron::Cron;
@@ -57,6 +58,9 @@ pub struct Policy {
     pub reverse: Vec<ReverseZone>,
     /// Names that follow a host, as the policy sets them (`aliases:`).
     pub aliases: Vec<Alias>,
+    /// Response rate limiting of DNS answers over UDP (`rate_limit:`; on
+    /// by default).
+    pub rate_limit: RateLimitConfig,
     /// Things that are allowed but probably not meant (`muster check`
     /// prints them; they never stop a policy from loading).
     pub warnings: Vec<super::Problem>,

@@ -41,6 +41,19 @@ pub(super) struct RawPolicy {
     pub(super) reverse: Vec<RawReverse>,
     #[serde(default)]
     pub(super) aliases: Entries<Text>,
+    pub(super) rate_limit: Option<RawRateLimit>,
+}
+
+/// Response rate limiting of DNS answers over UDP (`rate_limit:`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRateLimit {
+    pub(super) responses_per_second: Option<Text>,
+    pub(super) slip: Option<Text>,
+    pub(super) ipv4_prefix: Option<Text>,
+    pub(super) ipv6_prefix: Option<Text>,
+    #[serde(default)]
+    pub(super) exempt: Vec<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

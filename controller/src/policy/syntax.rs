@@ -253,6 +253,7 @@ fn describe_table(path: &str) -> String {
         ("records", _, true) => "record".to_owned(),
         ("reverse", _, true) => "reverse block".to_owned(),
         ("spf", _, false) => "spf".to_owned(),
+        ("rate_limit", _, false) => "rate_limit".to_owned(),
         (_, "records", true) if path.starts_with("roles.") => "record".to_owned(),
         (_, "fallback", true) if path.starts_with("roles.") => "fallback record".to_owned(),
         (_, "drain", false) if path.starts_with("roles.") => "drain".to_owned(),

@@ -15,7 +15,7 @@ use super::locate::{Spot, YamlPath};
 use super::raw::{RawHeartbeat, RawLimits, RawPolicy, RawSoa, Text};
 use super::{
     Enrolment, Heartbeat, Limits, Policy, Soa, aliases, automation, consistency, inventory, names,
-    reverse_zones, roles, secondaries, spf, tsig_keys, values, zone_records,
+    rate_limit, reverse_zones, roles, secondaries, spf, tsig_keys, values, zone_records,
 };
 
 /// Problems found so far, each with what it points at.
@@ -107,6 +107,7 @@ pub(super) fn validate(raw: RawPolicy, source: &Path) -> Result<(Policy, Found),
         spf,
         reverse,
         aliases: aliases.into_iter().map(|(_, a)| a).collect(),
+        rate_limit: rate_limit::rate_limit(&mut c, raw.rate_limit.as_ref()),
         warnings: Vec::new(),
     };
     consistency::check(&mut c, &policy);

@@ -15,6 +15,7 @@ mod mapping;
 mod mutations;
 mod name_rules;
 mod problems;
+mod rate_limit;
 mod tsig;
 
 /// Two lines every fixture may start with: a zone and roles `web` and `smtp-out`.
