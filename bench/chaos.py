@@ -145,6 +145,17 @@ def dns_query(port, name, qtype):
     return [l for l in out.stdout.splitlines() if l and not l.startswith(";")]
 
 
+def describe(port, name):
+    """The header and answer of a fresh query, for a violation's note."""
+    out = subprocess.run(
+        ["dig", "@127.0.0.1", "-p", str(port), f"{name}.{ZONE}", "A", "+time=1", "+tries=1",
+         "+noquestion", "+nostats", "+nocomments", "+noadditional"],
+        capture_output=True, text=True)
+    status = next((l for l in out.stdout.splitlines() if "status:" in l), "no reply")
+    answer = [l.split()[-1] for l in out.stdout.splitlines() if l and not l.startswith(";") and " A " in l]
+    return f"{status.strip()} {answer}"
+
+
 def soa_serial(port):
     answer = dns_query(port, ZONE, "SOA")
     if not answer:
@@ -223,7 +234,7 @@ class Checker:
             if name in self.filled:
                 self.checks["pool"] += 1
                 if not addresses:
-                    self.violate("pool", f"{name} empty at serial {serial}")
+                    self.violate("pool", f"{name} empty at serial {serial}; asked again: {describe(port, name)}")
         self.checks["two-roles"] += 1
         both = set(pools["smtp-out"]) & set(pools["www"])
         if both:
