@@ -392,9 +392,9 @@ pub(crate) async fn start_server(config: ServerConfig, cancel: CancellationToken
     ));
     let state = ApiState {
         zone,
-        controller: Some(controller.clone()),
-        store: Some(store.clone()),
-        dns_stats: Some(dns.stats()),
+        controller: controller.clone(),
+        store: store.clone(),
+        dns_stats: dns.stats(),
         history: Default::default(),
         tokens: config.tokens,
     };

@@ -16,7 +16,6 @@ use utoipa::ToSchema;
 
 use crate::auth::{Admin, Reader};
 use crate::extract::{Body, PathName};
-use crate::hosts::controller;
 use crate::records::{NameSource, resolve_name};
 use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
@@ -107,7 +106,7 @@ pub(crate) async fn list_aliases(
     State(state): State<ApiState>,
     _: Reader,
 ) -> Result<Json<Vec<AliasView>>, ApiError> {
-    Ok(Json(alias_views(&controller(&state)?.view())))
+    Ok(Json(alias_views(&state.controller.view())))
 }
 
 /// Points an alias at a host: a new alias, or a move (an audited change).
@@ -134,7 +133,7 @@ pub(crate) async fn set_alias(
     PathName(name): PathName,
     Body(body): Body<AliasBody>,
 ) -> Result<(StatusCode, Json<AliasView>), ApiError> {
-    let controller = controller(&state)?;
+    let controller = &state.controller;
     let owner = resolve_name(&name, &controller.view().policy.zone)?;
     let existed = controller.view().farm.aliases.contains_key(&owner);
     let host = body.host.trim().to_owned();
@@ -177,7 +176,7 @@ pub(crate) async fn remove_alias(
     Admin(actor): Admin,
     PathName(name): PathName,
 ) -> Result<StatusCode, ApiError> {
-    let controller = controller(&state)?;
+    let controller = &state.controller;
     let owner = resolve_name(&name, &controller.view().policy.zone)?;
     controller
         .change_names(NameRequest {

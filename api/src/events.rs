@@ -109,13 +109,6 @@ impl From<StoredEvent> for EventView {
     }
 }
 
-fn store(state: &ApiState) -> Result<Store, ApiError> {
-    state
-        .store
-        .clone()
-        .ok_or_else(|| ApiError::unavailable("no event store"))
-}
-
 fn store_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -149,7 +142,7 @@ pub(crate) async fn events(
         after_id: q.after,
         limit: q.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
     };
-    let events = store(&state)?.events(&filter).await.map_err(store_error)?;
+    let events = state.store.events(&filter).await.map_err(store_error)?;
     Ok(Json(events.into_iter().map(EventView::from).collect()))
 }
 
@@ -176,7 +169,7 @@ pub(crate) async fn stream(
     headers: HeaderMap,
     shutdown: Option<Extension<Shutdown>>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let store = store(&state)?;
+    let store = state.store.clone();
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -84,10 +84,7 @@ pub(crate) fn metric(observed: &Observed, host: &str, name: &str) -> Option<f64>
     )
 )]
 pub(crate) async fn pools(State(state): State<ApiState>, _: Reader) -> Result<Json<PoolsView>, ApiError> {
-    let controller = state
-        .controller
-        .as_ref()
-        .ok_or_else(|| ApiError::unavailable("no controller"))?;
+    let controller = &state.controller;
     let view = controller.view();
     let decision = controller.decision();
     let observed = controller.observations();

@@ -196,13 +196,6 @@ pub(crate) fn host_view(
     })
 }
 
-pub(crate) fn controller(state: &ApiState) -> Result<&ControllerHandle, ApiError> {
-    state
-        .controller
-        .as_ref()
-        .ok_or_else(|| ApiError::unavailable("no controller"))
-}
-
 /// Host `name` as committed now, or 404.
 pub(crate) fn current(controller: &ControllerHandle, name: &str) -> Result<HostView, ApiError> {
     let observation = controller.observation(name);
@@ -226,7 +219,7 @@ pub(crate) async fn list_hosts(
     State(state): State<ApiState>,
     _: Reader,
 ) -> Result<Json<Vec<HostView>>, ApiError> {
-    let controller = controller(&state)?;
+    let controller = &state.controller;
     let view = controller.view();
     let observed = controller.observations();
     let now = now_millis();
@@ -258,7 +251,7 @@ pub(crate) async fn get_host(
     _: Reader,
     PathName(name): PathName,
 ) -> Result<Json<HostView>, ApiError> {
-    Ok(Json(current(controller(&state)?, &name)?))
+    Ok(Json(current(&state.controller, &name)?))
 }
 
 #[cfg(test)]

@@ -70,14 +70,14 @@ pub use wire::{ApiError, ErrorBody, ErrorResponse, RecordView, ZoneView};
 pub struct ApiState {
     /// The zones being served; the first is the forward zone.
     pub zone: SharedCatalog,
-    /// The controller, when one runs.
-    pub controller: Option<ControllerHandle>,
-    /// The store, for the event log.
-    pub store: Option<Store>,
+    /// The controller: every write and most reads go through it.
+    pub controller: ControllerHandle,
+    /// The store, for the event log and readiness.
+    pub store: Store,
     /// Agent and operator tokens.
     pub tokens: Tokens,
-    /// The DNS listeners' counters, for `/metrics`, when DNS runs.
-    pub dns_stats: Option<DnsStats>,
+    /// The DNS listeners' counters, for `/metrics`.
+    pub dns_stats: DnsStats,
     /// Pool sizes over the last hour, for the status page; [`spawn_api`]
     /// keeps it filled.
     pub history: History,
@@ -151,23 +151,17 @@ pub async fn spawn_api(
     info!(%local, tls = tls.is_some(), "API listening");
     // The status page's history, sampled while the API serves.
     let sampling = cancel.child_token();
-    let sampler = state
-        .controller
-        .clone()
-        .map(|c| status::spawn_sampler(state.history.clone(), c, sampling.clone()));
+    let sampler = status::spawn_sampler(state.history.clone(), state.controller.clone(), sampling.clone());
     // Open event streams end at shutdown.
     let app = router(state).layer(Extension(events::Shutdown(cancel.clone())));
     let acceptor = tls.as_ref().map(TlsConfig::acceptor);
     let task = tokio::spawn(listener::serve(listener, app, acceptor, limits, cancel));
-    let task = match sampler {
-        None => task,
-        Some(sampler) => tokio::spawn(async move {
-            let served = task.await.unwrap_or_else(|e| Err(io::Error::other(e)));
-            sampling.cancel();
-            let _ = sampler.await;
-            served
-        }),
-    };
+    let task = tokio::spawn(async move {
+        let served = task.await.unwrap_or_else(|e| Err(io::Error::other(e)));
+        sampling.cancel();
+        let _ = sampler.await;
+        served
+    });
     Ok((local, task))
 }
 
@@ -196,13 +190,10 @@ async fn readyz(State(state): State<ApiState>) -> Response {
     // A zone is published from the start (the snapshot exists before the
     // API listens); ready also means the store answers, within a second.
     let serial = state.zone.load().iter().next().map(|s| s.serial());
-    let store = match &state.store {
-        None => Ok(()),
-        Some(store) => match tokio::time::timeout(std::time::Duration::from_secs(1), store.ping()).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("no answer within 1 s".to_owned()),
-        },
+    let store = match tokio::time::timeout(std::time::Duration::from_secs(1), state.store.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer within 1 s".to_owned()),
     };
     match store {
         Ok(()) => (

@@ -46,9 +46,7 @@ pub(crate) async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -
 /// The whole exposition.
 fn render(state: &ApiState) -> String {
     let mut out = Exposition::default();
-    if let Some(controller) = &state.controller {
-        controller_metrics(&mut out, controller);
-    }
+    controller_metrics(&mut out, &state.controller);
     out.family(
         "muster_zone_serial",
         "gauge",
@@ -57,9 +55,7 @@ fn render(state: &ApiState) -> String {
     if let Some(forward) = state.zone.load().iter().next() {
         out.sample("muster_zone_serial", &[], f64::from(forward.serial()));
     }
-    if let Some(dns) = &state.dns_stats {
-        dns_metrics(&mut out, dns);
-    }
+    dns_metrics(&mut out, &state.dns_stats);
     out.text
 }
 

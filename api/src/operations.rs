@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Admin;
 use crate::extract::{Body, Params, PathName};
-use crate::hosts::{HostView, controller, current};
+use crate::hosts::{HostView, current};
 use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
 
@@ -103,7 +103,7 @@ async fn operate(
     Admin(actor): Admin,
     operation: Operation,
 ) -> Result<Json<HostView>, ApiError> {
-    let controller = controller(state)?;
+    let controller = &state.controller;
     controller
         .operate(OperatorRequest {
             host: host.to_owned(),
@@ -170,7 +170,8 @@ pub(crate) async fn remove(
     PathName(name): PathName,
     Params(q): Params<ForceQuery>,
 ) -> Result<StatusCode, ApiError> {
-    controller(&state)?
+    state
+        .controller
         .operate(OperatorRequest {
             host: name,
             actor,

@@ -16,7 +16,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Reader;
 use crate::extract::Params;
-use crate::hosts::controller;
 use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
 
@@ -281,7 +280,7 @@ pub(crate) async fn plan(
     _: Reader,
     Params(query): Params<PlanQuery>,
 ) -> Result<Json<PlanView>, ApiError> {
-    let controller = controller(&state)?;
+    let controller = &state.controller;
     let view = controller.view();
     let now = now_millis();
     let at: Millis = match &query.at {

@@ -12,7 +12,6 @@ use tracing::{info, warn};
 use utoipa::ToSchema;
 
 use crate::auth::Admin;
-use crate::hosts::controller;
 use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
 
@@ -46,7 +45,7 @@ pub(crate) async fn reload(
     State(state): State<ApiState>,
     Admin(actor): Admin,
 ) -> Result<Json<ReloadView>, ApiError> {
-    let controller = controller(&state)?;
+    let controller = &state.controller;
     let path = controller.view().policy.source.clone();
     info!(policy = %path.display(), %actor, "reloading policy");
     let file = path.clone();

@@ -22,7 +22,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Admin, Reader};
 use crate::extract::{Body, Params};
-use crate::hosts::controller;
 use crate::wire::ErrorResponse;
 use crate::{ApiError, ApiState};
 
@@ -172,7 +171,7 @@ pub(crate) async fn list_records(
     State(state): State<ApiState>,
     _: Reader,
 ) -> Result<Json<Vec<StaticRecordView>>, ApiError> {
-    Ok(Json(record_views(&controller(&state)?.view())))
+    Ok(Json(record_views(&state.controller.view())))
 }
 
 /// Adds a static record (kept in the store; published with the next serial).
@@ -197,7 +196,7 @@ pub(crate) async fn add_record(
     Admin(actor): Admin,
     Body(body): Body<NewRecordBody>,
 ) -> Result<(StatusCode, Json<StaticRecordView>), ApiError> {
-    let controller = controller(&state)?;
+    let controller = &state.controller;
     let view = controller.view();
     let zone = &view.policy.zone;
     let ttl = body.ttl.unwrap_or(view.policy.ttl);
@@ -267,7 +266,7 @@ pub(crate) async fn remove_records(
             "name and type are required (data too, to remove one record of several)",
         ));
     };
-    let controller = controller(&state)?;
+    let controller = &state.controller;
     let view = controller.view();
     let zone = &view.policy.zone;
     let owner = resolve_name(&name, zone)?;

@@ -2,29 +2,17 @@
 //! driven with `oneshot`, time paused): a guesser's refusals wait longer and
 //! longer, a good token from the same address is never delayed.
 
+mod support;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use muster_api::{ApiState, OperatorToken, PeerAddr, Scope, Tokens, router};
+use muster_api::{OperatorToken, PeerAddr, Scope, Tokens};
+use support::App;
 use tokio::time::Instant;
 use tower::ServiceExt;
-
-fn state() -> ApiState {
-    ApiState {
-        zone: Arc::new(arc_swap::ArcSwap::from_pointee(muster_dns::Catalog::default())),
-        controller: None,
-        store: None,
-        dns_stats: None,
-        history: Default::default(),
-        tokens: Tokens {
-            operators: vec![OperatorToken::parse("ops=good-secret", Scope::Read)],
-            ..Tokens::default()
-        },
-    }
-}
 
 /// Sends GET /api/v1/pools from `peer` with `token`; returns the status and
 /// how long (in paused time) the answer took.
@@ -40,12 +28,26 @@ async fn ask(app: &axum::Router, peer: &str, token: &str) -> (StatusCode, Durati
     (response.status(), started.elapsed())
 }
 
-#[tokio::test(start_paused = true)]
-async fn refusals_slow_down_per_peer_and_good_tokens_never_wait() {
-    let app = router(state());
+#[test]
+fn refusals_slow_down_per_peer_and_good_tokens_never_wait() {
+    let app = App::start(Tokens {
+        operators: vec![OperatorToken::parse("ops=good-secret", Scope::Read)],
+        ..Tokens::default()
+    });
+    // The requests on a runtime of their own whose clock stands still
+    // between events: the waits are measured exactly, and take no time.
+    let paused = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    paused.block_on(refusals_and_good_tokens(&app.router));
+}
+
+async fn refusals_and_good_tokens(app: &axum::Router) {
     let mut waits = Vec::new();
     for _ in 0..45 {
-        let (status, took) = ask(&app, "127.0.0.7:40000", "guess").await;
+        let (status, took) = ask(app, "127.0.0.7:40000", "guess").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         waits.push(took);
     }
@@ -66,12 +68,12 @@ async fn refusals_slow_down_per_peer_and_good_tokens_never_wait() {
     );
 
     // A good token from the same address is answered at once.
-    let (status, took) = ask(&app, "127.0.0.7:40001", "good-secret").await;
+    let (status, took) = ask(app, "127.0.0.7:40001", "good-secret").await;
     assert_ne!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(took, Duration::ZERO, "a good token is never delayed");
 
     // Another peer starts from the first delay.
-    let (status, took) = ask(&app, "127.0.0.8:40000", "guess").await;
+    let (status, took) = ask(app, "127.0.0.8:40000", "guess").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(
         took < Duration::from_millis(100),

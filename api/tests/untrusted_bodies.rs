@@ -4,83 +4,27 @@
 //! `oneshot`) to every write endpoint and the heartbeat, against a real
 //! controller on a real SQLite store.
 
+mod support;
+
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use muster_api::{ApiState, OperatorToken, Scope, Tokens, router};
-use muster_controller::engine::{Engine, SharedObserved};
-use muster_controller::policy::load_str;
-use muster_controller::runner::{now_millis, spawn_controller};
-use muster_controller::store::Store;
+use muster_api::{OperatorToken, Scope, Tokens};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use tokio_util::sync::CancellationToken;
+use support::App;
 use tower::ServiceExt;
 
 const ADMIN: &str = "admin-secret";
 const AGENT: &str = "agent-secret";
 
-const POLICY: &str = r#"
-zone: lists.example.test
-nameservers: [ns1.lists.example.test]
-roles:
-  smtp-out: { min: 1, records: [ { name: smtp-out, type: A } ] }
-  web: { min: 1, records: [ { name: www, type: A } ] }
-hosts:
-  - { name: ns1, address: 127.0.0.1, static: true }
-  - { name: smurf1, address: 127.0.1.1, role: smtp-out, static: true }
-  - { name: smurf2, address: 127.0.1.2, role: web, static: true }
-  - { name: smurf3, address: 127.0.1.3, static: true }
-enrolment: open
-"#;
-
-/// The router over a real controller and store, and what keeps them alive.
-struct App {
-    router: Router,
-    runtime: tokio::runtime::Runtime,
-    _cancel: tokio_util::sync::DropGuard,
-    _dir: tempfile::TempDir,
-}
-
 fn app() -> App {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = format!("sqlite://{}", dir.path().join("muster.db").display());
-    let cancel = CancellationToken::new();
-    let router = runtime.block_on(async {
-        let policy = load_str(std::path::Path::new("bodies.yaml"), POLICY).expect("policy");
-        let store = Store::open(&db).await.expect("store");
-        let observed = SharedObserved::default();
-        let engine = Engine::start(policy, store.clone(), observed.clone(), now_millis())
-            .await
-            .expect("engine");
-        let zone = engine.shared();
-        let (controller, _task) = spawn_controller(engine, observed, cancel.clone());
-        router(ApiState {
-            zone,
-            controller: Some(controller),
-            store: Some(store),
-            tokens: Tokens {
-                agent: vec![AGENT.to_owned()],
-                operators: vec![OperatorToken::parse(ADMIN, Scope::Admin)],
-                ..Tokens::default()
-            },
-            dns_stats: None,
-            history: Default::default(),
-        })
-    });
-    App {
-        router,
-        runtime,
-        _cancel: cancel.drop_guard(),
-        _dir: dir,
-    }
+    App::start(Tokens {
+        agent: vec![AGENT.to_owned()],
+        operators: vec![OperatorToken::parse(ADMIN, Scope::Admin)],
+        ..Tokens::default()
+    })
 }
 
 /// Sends one request; returns the status and the body.

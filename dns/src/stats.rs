@@ -258,6 +258,14 @@ pub struct DnsStats {
     blocks: Arc<[Block]>,
 }
 
+/// Counters no listener writes: all zero (an API without DNS listeners,
+/// in tests).
+impl Default for DnsStats {
+    fn default() -> Self {
+        Self::new(0)
+    }
+}
+
 impl DnsStats {
     /// Counters for `udp_writers` UDP workers and the TCP listeners.
     pub(crate) fn new(udp_writers: usize) -> Self {

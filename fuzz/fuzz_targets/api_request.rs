@@ -68,14 +68,14 @@ fn app() -> &'static App {
             let (controller, _task) = spawn_controller(engine, observed, CancellationToken::new());
             router(ApiState {
                 zone,
-                controller: Some(controller),
-                store: Some(store),
+                controller,
+                store,
                 tokens: Tokens {
                     agent: vec![AGENT.to_owned()],
                     operators: vec![OperatorToken::parse(ADMIN, Scope::Admin)],
                     ..Tokens::default()
                 },
-                dns_stats: None,
+                dns_stats: Default::default(),
                 history: Default::default(),
             })
         });

@@ -118,12 +118,10 @@ async fn gather(state: &ApiState) -> Status {
         events,
         samples: state.history.samples(),
         window: i64::try_from(state.history.window().as_millis()).unwrap_or(i64::MAX),
-        policy: state.controller.as_ref().map(|c| c.stats().policy_status()),
+        policy: Some(state.controller.stats().policy_status()),
         aliases: Vec::new(),
     };
-    let Some(controller) = &state.controller else {
-        return status;
-    };
+    let controller = &state.controller;
     let view = controller.view();
     let decision = controller.decision();
     let observed = controller.observations();
@@ -190,7 +188,7 @@ async fn gather(state: &ApiState) -> Status {
 
 /// The newest events, newest first.
 async fn recent_events(state: &ApiState) -> Result<Vec<EventRow>, String> {
-    let store = state.store.as_ref().ok_or_else(|| "no store".to_owned())?;
+    let store = &state.store;
     let filter = EventFilter {
         host: None,
         since: None,
