@@ -193,7 +193,7 @@ pub(crate) async fn heartbeat(
     match controller.heartbeat(heartbeat, &credential, now_millis()) {
         Ok(i) => Ok(Json(HeartbeatReply {
             role: i.role,
-            state: i.state.to_owned(),
+            state: i.state.as_str().to_owned(),
             interval_ms: u64::try_from(i.interval.as_millis()).unwrap_or(u64::MAX),
             probes: i.probes.iter().map(ProbeSpec::from).collect(),
             token: i.issued_token,

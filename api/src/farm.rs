@@ -94,7 +94,7 @@ pub(crate) async fn pools(State(state): State<ApiState>, _: Reader) -> Result<Js
             let published = view.membership.get(role).is_some_and(|m| m.contains(name));
             members.entry(role).or_default().push(MemberView {
                 host: name.clone(),
-                state: assignment_state(host, Some(a)).to_owned(),
+                state: assignment_state(host, Some(a)).as_str().to_owned(),
                 published,
                 dns: dns_presence(&view, name, Some(role), published),
                 queue_depth: metric(&observed, name, "queue_depth"),

@@ -175,7 +175,7 @@ pub(crate) fn host_view(
         published,
         dns: dns_presence(view, name, role.as_deref(), published),
         role,
-        state: assignment_state(host, assignment).to_owned(),
+        state: assignment_state(host, assignment).as_str().to_owned(),
         drain,
         since: assignment.map_or(0, |a| a.since),
         is_static: host.is_static,

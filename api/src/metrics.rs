@@ -13,6 +13,7 @@ use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use muster_controller::engine::assignment_state;
+use muster_controller::farm::HostState;
 use muster_controller::runner::{ControllerHandle, now_millis};
 use muster_dns::DnsStats;
 use muster_dns::stats::cookie_label;
@@ -21,17 +22,6 @@ use crate::{ApiError, ApiState};
 
 /// The content type of the text format.
 const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// Every state a host can be in, so each series exists even at zero.
-const HOST_STATES: [&str; 7] = [
-    "arriving",
-    "active",
-    "draining",
-    "dead",
-    "cordoned",
-    "pinned",
-    "unassigned",
-];
 
 /// Heartbeat-age quantiles reported.
 const AGE_QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 1.0];
@@ -91,16 +81,16 @@ fn controller_metrics(out: &mut Exposition, controller: &ControllerHandle) {
         out.sample("muster_pool_wanted", &[("role", name)], f64::from(wanted));
     }
 
-    let mut by_state = [0usize; HOST_STATES.len()];
+    let mut by_state = [0usize; HostState::ALL.len()];
     for host in view.farm.hosts.values() {
         let state = assignment_state(host, view.farm.assignments.get(&host.name));
-        if let Some(i) = HOST_STATES.iter().position(|s| *s == state) {
+        if let Some(i) = HostState::ALL.iter().position(|s| *s == state) {
             by_state[i] += 1;
         }
     }
     out.family("muster_hosts", "gauge", "Hosts of the farm by assignment state.");
-    for (state, n) in HOST_STATES.iter().zip(by_state) {
-        out.sample("muster_hosts", &[("state", state)], count(n));
+    for (state, n) in HostState::ALL.iter().zip(by_state) {
+        out.sample("muster_hosts", &[("state", state.as_str())], count(n));
     }
 
     out.family(

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use muster_controller::autoscale::AutoscaleState;
 use muster_controller::engine::{Engine, SharedObserved};
-use muster_controller::farm::{Farm, Millis};
+use muster_controller::farm::{Farm, HostState, Millis};
 use muster_controller::observed::{Observed, Report};
 use muster_controller::policy::{self, Policy};
 use muster_controller::reconcile::{self, Step, Wanted};
@@ -534,7 +534,7 @@ fn main() {
             ingest_now,
         )
         .expect("known host accepted");
-    assert_eq!(first.state, "active");
+    assert_eq!(first.state, HostState::Active);
     let (count, secs) = timed_rounds(
         ingest_secs,
         || batch(&agents),

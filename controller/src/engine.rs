@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::bounded::{self, Choices};
-use crate::farm::{Assignment, Event, EventKind, Farm, HostRecord, Millis, Phase};
+use crate::farm::{Assignment, Event, EventKind, Farm, HostRecord, HostState, Millis, Phase};
 use crate::observed::Observed;
 use crate::policy::Policy;
 use crate::reconcile;
@@ -693,7 +693,7 @@ fn publication_events(before: &Membership, after: &Membership, causes: &[Event],
 }
 
 /// The state a host's assignment shows to agents and operators.
-pub fn assignment_state(host: &HostRecord, assignment: Option<&Assignment>) -> &'static str {
+pub fn assignment_state(host: &HostRecord, assignment: Option<&Assignment>) -> HostState {
     match (host, assignment) {
         // A drained host is cordoned from the start of its drain: it shows
         // the drain until it is over.
@@ -703,25 +703,25 @@ pub fn assignment_state(host: &HostRecord, assignment: Option<&Assignment>) -> &
                 phase: Phase::Draining { .. },
                 ..
             }),
-        ) if !host.dead => "draining",
-        (h, _) if h.cordoned => "cordoned",
-        (h, _) if h.dead => "dead",
-        (h, _) if h.pinned => "pinned",
+        ) if !host.dead => HostState::Draining,
+        (h, _) if h.cordoned => HostState::Cordoned,
+        (h, _) if h.dead => HostState::Dead,
+        (h, _) if h.pinned => HostState::Pinned,
         (
             _,
             Some(Assignment {
                 phase: Phase::Draining { .. },
                 ..
             }),
-        ) => "draining",
+        ) => HostState::Draining,
         (
             _,
             Some(Assignment {
                 phase: Phase::Arriving,
                 ..
             }),
-        ) => "arriving",
-        (_, Some(Assignment { role: Some(_), .. })) => "active",
-        _ => "unassigned",
+        ) => HostState::Arriving,
+        (_, Some(Assignment { role: Some(_), .. })) => HostState::Active,
+        _ => HostState::Unassigned,
     }
 }

@@ -302,6 +302,59 @@ impl PartialEq<&str> for EventKind {
     }
 }
 
+/// The state a host shows to agents and operators, derived from its record
+/// and its assignment (see [`crate::engine::assignment_state`]). The API,
+/// the heartbeat reply and `/metrics` carry [`HostState::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HostState {
+    /// Given a role; its agent has not yet reported holding it.
+    Arriving,
+    /// Holding its role (published unless something else says otherwise).
+    Active,
+    /// Leaving its role: out of DNS, finishing its work.
+    Draining,
+    /// Declared dead by the failure detector.
+    Dead,
+    /// Taken out of DNS and automation by an operator.
+    Cordoned,
+    /// Never moved by automation.
+    Pinned,
+    /// No role.
+    Unassigned,
+}
+
+impl HostState {
+    /// Every state, so each `/metrics` series exists even at zero.
+    pub const ALL: [HostState; 7] = [
+        Self::Arriving,
+        Self::Active,
+        Self::Draining,
+        Self::Dead,
+        Self::Cordoned,
+        Self::Pinned,
+        Self::Unassigned,
+    ];
+
+    /// The name on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Arriving => "arriving",
+            Self::Active => "active",
+            Self::Draining => "draining",
+            Self::Dead => "dead",
+            Self::Cordoned => "cordoned",
+            Self::Pinned => "pinned",
+            Self::Unassigned => "unassigned",
+        }
+    }
+}
+
+impl std::fmt::Display for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// What happened, for the event log. Every change carries one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {

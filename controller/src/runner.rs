@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::engine::{Engine, EngineError, SharedObserved, TickReport, assignment_state};
-use crate::farm::{Event, EventKind, Farm, Millis, millis};
+use crate::farm::{Event, EventKind, Farm, HostState, Millis, millis};
 use crate::observed::{Observation, Report};
 use crate::operator::names::{NameRequest, apply_name_change};
 use crate::operator::{Operation, OperatorError, OperatorRequest, apply_operation, valid_label};
@@ -54,8 +54,8 @@ pub struct Heartbeat {
 pub struct Instructions {
     /// The role assigned (`None`: none yet).
     pub role: Option<String>,
-    /// `active`, `draining`, `dead`, `cordoned`, `pinned`, `unassigned`.
-    pub state: &'static str,
+    /// Its state as the controller sees it.
+    pub state: HostState,
     /// How often to report.
     pub interval: Duration,
     /// The health checks to run for the assigned role.
@@ -244,7 +244,7 @@ impl ControllerHandle {
             .unwrap_or_default();
         Ok(Instructions {
             role,
-            state: known.map_or("unassigned", |h| assignment_state(h, assignment)),
+            state: known.map_or(HostState::Unassigned, |h| assignment_state(h, assignment)),
             interval,
             probes,
             issued_token,

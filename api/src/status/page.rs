@@ -6,7 +6,7 @@
 
 use std::fmt::{self, Write as _};
 
-use muster_controller::farm::{EventKind, Millis};
+use muster_controller::farm::{EventKind, HostState, Millis};
 use muster_controller::stats::PolicyStatus;
 
 use super::aliases::{self, AliasRow};
@@ -61,8 +61,8 @@ pub(crate) struct Member {
     pub(crate) name: String,
     /// Its addresses.
     pub(crate) addresses: Vec<String>,
-    /// `active`, `draining`, `dead`, `cordoned`, `pinned`, `unassigned`.
-    pub(crate) state: &'static str,
+    /// Its state, as the API shows it.
+    pub(crate) state: HostState,
     /// Where a draining host goes.
     pub(crate) draining_to: Option<String>,
     /// In DNS now.
@@ -169,7 +169,7 @@ pub(crate) fn render(s: &Status) -> String {
         .iter()
         .flat_map(|p| &p.members)
         .chain(&s.unassigned)
-        .filter(|m| m.state == "dead")
+        .filter(|m| m.state == HostState::Dead)
         .count();
     let _ = write!(
         out,
@@ -316,16 +316,16 @@ fn members_table(out: &mut String, members: &[Member], pooled: bool, now: Millis
             addr = Esc(&m.addresses.join(", ")),
             state = m.state,
             // A static host outside every pool is infrastructure, not idle.
-            label = if m.is_static && m.state == "unassigned" {
+            label = if m.is_static && m.state == HostState::Unassigned {
                 "static"
             } else {
-                m.state
+                m.state.as_str()
             },
             to = match &m.draining_to {
                 Some(to) => format!(r#"<span class="dest">→ {}</span>"#, Esc(to)),
                 None => String::new(),
             },
-            stat = if m.is_static && m.state != "unassigned" {
+            stat = if m.is_static && m.state != HostState::Unassigned {
                 r#"<span class="tag">static</span>"#
             } else {
                 ""
@@ -516,13 +516,13 @@ footer a{color:inherit}
 mod tests {
     use super::*;
 
-    fn member(name: &str, state: &'static str) -> Member {
+    fn member(name: &str, state: HostState) -> Member {
         Member {
             name: name.to_owned(),
             addresses: vec!["192.0.2.1".to_owned()],
             state,
             draining_to: None,
-            published: state == "active",
+            published: state == HostState::Active,
             is_static: false,
             queue_depth: Some(1234.0),
             load1: Some(0.5),
@@ -542,7 +542,10 @@ mod tests {
                 min: 2,
                 wanted: 2,
                 published: 1,
-                members: vec![member("smurf1", "active"), member("smurf2", "dead")],
+                members: vec![
+                    member("smurf1", HostState::Active),
+                    member("smurf2", HostState::Dead),
+                ],
             }],
             unassigned: Vec::new(),
             events: Ok(vec![EventRow {
@@ -584,7 +587,7 @@ mod tests {
             at: 3_000_000,
             sizes: [(evil.to_owned(), 1)].into_iter().collect(),
         }];
-        s.unassigned = vec![member(evil, "unassigned")];
+        s.unassigned = vec![member(evil, HostState::Unassigned)];
         if let Ok(events) = &mut s.events {
             let e = &mut events[0];
             e.kind = evil.to_owned();

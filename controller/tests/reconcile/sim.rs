@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hickory_proto::rr::Name;
 use muster_controller::engine::assignment_state;
-use muster_controller::farm::{Assignment, Farm, HostRecord, Millis, Phase};
+use muster_controller::farm::{Assignment, Farm, HostRecord, HostState, Millis, Phase};
 use muster_controller::observed::{Observed, Report};
 use muster_controller::operator::names::{NameChange, NameRequest, apply_name_change};
 use muster_controller::operator::{Operation, OperatorRequest, apply_operation, enrol};
@@ -250,13 +250,13 @@ impl Sim {
         }
         let (role, state) = match (self.farm.hosts.get(host), self.farm.assignments.get(host)) {
             (Some(h), a) => (a.and_then(|a| a.role.clone()), assignment_state(h, a)),
-            (None, _) => (None, "unassigned"),
+            (None, _) => (None, HostState::Unassigned),
         };
         let now = self.now;
         let Some(agent) = self.agents.get_mut(host) else {
             return;
         };
-        agent.act(role.as_deref(), state, now);
+        agent.act(role.as_deref(), state.as_str(), now);
         agent.reported = Some(agent.holds.clone());
         let mut report = Report {
             role: agent.holds.clone(),
