@@ -154,11 +154,11 @@ fn respond_with_clock<'a, Z: Zones + ?Sized>(
         }
     };
     let mut facts = ReplyFacts::default();
-    if req.tsig_at.is_some() {
+    if let Some(start) = req.tsig_at {
         // A signed request: its key decides. No cookie goes with the answer,
         // which its MAC covers whole.
-        let outcome = match TsigRecord::find(packet) {
-            Ok(Some(tsig)) => answer_signed(
+        let outcome = match TsigRecord::at(packet, start) {
+            Some(tsig) => answer_signed(
                 zones,
                 packet,
                 req,
@@ -169,7 +169,7 @@ fn respond_with_clock<'a, Z: Zones + ?Sized>(
                 &mut facts,
             ),
             // The parser checked the record already; this is not reached.
-            _ => {
+            None => {
                 write_error(out, &req, rcode::FORMERR, 0);
                 Outcome::Reply
             }

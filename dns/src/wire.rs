@@ -145,7 +145,7 @@ pub struct Request<'a> {
     /// For IXFR: the serial in the query's authority SOA (RFC 1995 §3).
     pub ixfr_serial: Option<u32>,
     /// Where the TSIG record starts, when the query is signed (RFC 8945);
-    /// [`TsigRecord::find`] reads it (only signed queries pay for that).
+    /// [`TsigRecord::at`] reads it (only signed queries pay for that).
     pub tsig_at: Option<usize>,
 }
 

@@ -4,56 +4,29 @@
 //! from the secondary's own address get nothing; a client whose clock is an
 //! hour off (libfaketime) gets a signed BADTIME.
 
-use std::net::{Ipv4Addr, SocketAddr};
+mod support;
+
+use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::rr::Name;
 use muster_dns::server::{DnsConfig, spawn_dns_server};
 use muster_dns::tsig::{TsigAlgorithm, TsigKey, TsigSecret};
-use muster_dns::{RecordData, Secondary, SoaFields, Zone, ZonePublisher};
+use muster_dns::{Secondary, Zone, ZonePublisher};
+use support::{ORIGIN, hosts_zone, name};
 use tokio_util::sync::CancellationToken;
 
-const ORIGIN: &str = "lists.example.test.";
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 const SECRET_B64: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const OTHER_B64: &str = "b3RoZXIgc2VjcmV0IG90aGVyIHNlY3JldCBvdGhlciBzZWM=";
 const HOSTS: u32 = 2_000;
 
-fn name(s: &str) -> Name {
-    Name::from_ascii(s).expect("valid name")
-}
-
 /// A zone big enough that AXFR takes several messages, transferable by
 /// 127.0.0.1 with `xfr-key` only; 127.0.0.2 is a second secondary with
 /// `other-key`, so that key is known to the server too.
 fn zone() -> Zone {
-    let soa = SoaFields {
-        mname: name("ns1.lists.example.test."),
-        rname: name("hostmaster.lists.example.test."),
-        refresh: 3600,
-        retry: 600,
-        expire: 1_209_600,
-        minimum: 300,
-        ttl: 3600,
-    };
-    let mut zone = Zone::new(&name(ORIGIN), 5, soa).expect("zone");
-    zone.add(
-        &name(ORIGIN),
-        3600,
-        RecordData::Ns(name("ns1.lists.example.test.")),
-    )
-    .expect("ns");
-    for i in 0..HOSTS {
-        let [_, _, hi, lo] = i.to_be_bytes();
-        zone.add(
-            &name(&format!("host{i}.{ORIGIN}")),
-            300,
-            RecordData::A(Ipv4Addr::new(10, 1, hi, lo)),
-        )
-        .expect("a");
-    }
+    let mut zone = hosts_zone(5, HOSTS);
     let key = |key_name: &str, secret: &[u8]| {
         Some(Arc::new(TsigKey::new(
             &name(key_name),

@@ -4,32 +4,20 @@
 //! whose TSIG is malformed or misplaced. NSD, Knot and kdig judge the same
 //! code end to end in the workspace's `tests/tsig.rs`.
 
-use std::net::{Ipv4Addr, SocketAddr};
+mod support;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
-use hickory_proto::rr::{Name, RecordType};
-use muster_dns::tsig::{self, TsigAlgorithm, TsigKey, TsigRecord, TsigSecret};
-use muster_dns::{
-    Outcome, RecordData, Secondary, Snapshot, SoaFields, Transport, Zone, respond_at, transfer_messages,
-};
+use hickory_proto::rr::RecordType;
+use muster_dns::tsig::{self, TsigAlgorithm, TsigKey, TsigRecord};
+use muster_dns::{Outcome, Secondary, Snapshot, Transport, respond_at, transfer_messages};
 use proptest::prelude::*;
+use support::{ORIGIN, hosts_zone, key, name};
 
-const ORIGIN: &str = "lists.example.test.";
 const NOW: u64 = 1_760_000_000;
 const NOTAUTH: u8 = 9;
-
-fn name(s: &str) -> Name {
-    Name::from_ascii(s).expect("valid name")
-}
-
-fn key(key_name: &str, algorithm: TsigAlgorithm, secret: &[u8]) -> Arc<TsigKey> {
-    Arc::new(TsigKey::new(
-        &name(key_name),
-        algorithm,
-        TsigSecret::new(secret.to_vec()),
-    ))
-}
 
 fn xfr_key() -> Arc<TsigKey> {
     key(
@@ -41,31 +29,7 @@ fn xfr_key() -> Arc<TsigKey> {
 
 /// A zone with `hosts` A records whose secondary 127.0.0.12 holds `key`.
 fn snapshot(hosts: u32, key: Arc<TsigKey>) -> Snapshot {
-    let soa = SoaFields {
-        mname: name("ns1.lists.example.test."),
-        rname: name("hostmaster.lists.example.test."),
-        refresh: 3600,
-        retry: 600,
-        expire: 1_209_600,
-        minimum: 300,
-        ttl: 3600,
-    };
-    let mut zone = Zone::new(&name(ORIGIN), 7, soa).expect("zone");
-    zone.add(
-        &name(ORIGIN),
-        3600,
-        RecordData::Ns(name("ns1.lists.example.test.")),
-    )
-    .expect("ns");
-    for i in 0..hosts {
-        let [_, _, hi, lo] = i.to_be_bytes();
-        zone.add(
-            &name(&format!("host{i}.{ORIGIN}")),
-            300,
-            RecordData::A(Ipv4Addr::new(10, 1, hi, lo)),
-        )
-        .expect("a");
-    }
+    let mut zone = hosts_zone(7, hosts);
     zone.set_secondaries([Secondary {
         address: SocketAddr::from(([127, 0, 0, 12], 53)),
         key: Some(key),

@@ -8,78 +8,31 @@
 
 #![no_main]
 
-use std::path::Path;
 use std::sync::OnceLock;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use libfuzzer_sys::fuzz_target;
-use muster_api::{ApiState, OperatorToken, Scope, Tokens, router};
-use muster_controller::engine::{Engine, SharedObserved};
-use muster_controller::policy::load_str;
-use muster_controller::runner::{now_millis, spawn_controller};
-use muster_controller::store::Store;
-use tokio_util::sync::CancellationToken;
+use muster_api::{OperatorToken, Scope, Tokens};
 use tower::ServiceExt;
+
+/// The same in-process app as the API's own tests.
+#[path = "../../api/tests/support/mod.rs"]
+mod support;
+
+use support::App;
 
 const ADMIN: &str = "admin-secret";
 const AGENT: &str = "agent-secret";
 
-const POLICY: &str = r#"
-zone: lists.example.test
-nameservers: [ns1.lists.example.test]
-roles:
-  smtp-out: { min: 1, records: [ { name: smtp-out, type: A } ] }
-  web: { min: 1, records: [ { name: www, type: A } ] }
-hosts:
-  - { name: ns1, address: 127.0.0.1, static: true }
-  - { name: smurf1, address: 127.0.1.1, role: smtp-out, static: true }
-  - { name: smurf2, address: 127.0.1.2, role: web, static: true }
-  - { name: smurf3, address: 127.0.1.3, static: true }
-enrolment: open
-"#;
-
-struct App {
-    router: Router,
-    runtime: tokio::runtime::Runtime,
-}
-
 fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let dir = std::env::temp_dir().join(format!("muster-fuzz-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let db = format!("sqlite://{}", dir.join("muster.db").display());
-        let router = runtime.block_on(async {
-            let policy = load_str(Path::new("fuzz.yaml"), POLICY).expect("policy");
-            let store = Store::open(&db).await.expect("store");
-            let observed = SharedObserved::default();
-            let engine = Engine::start(policy, store.clone(), observed.clone(), now_millis())
-                .await
-                .expect("engine");
-            let zone = engine.shared();
-            // Never cancelled: the controller lives as long as the fuzzer.
-            let (controller, _task) = spawn_controller(engine, observed, CancellationToken::new());
-            router(ApiState {
-                zone,
-                controller,
-                store,
-                tokens: Tokens {
-                    agent: vec![AGENT.to_owned()],
-                    operators: vec![OperatorToken::parse(ADMIN, Scope::Admin)],
-                    ..Tokens::default()
-                },
-                dns_stats: Default::default(),
-                history: Default::default(),
-            })
-        });
-        App { router, runtime }
+        App::start(Tokens {
+            agent: vec![AGENT.to_owned()],
+            operators: vec![OperatorToken::parse(ADMIN, Scope::Admin)],
+            ..Tokens::default()
+        })
     })
 }
 

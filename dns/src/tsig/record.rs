@@ -151,6 +151,13 @@ impl<'a> TsigRecord<'a> {
         })
     }
 
+    /// The TSIG record starting at `start` (where [`crate::wire::Request`]
+    /// found it), if one is there.
+    pub fn at(p: &'a [u8], start: usize) -> Option<Self> {
+        let (end, rtype, class, _, rdata, _) = read_rr(p, start)?;
+        (rtype == TSIG).then(|| Self::parse(p, start, class, rdata, end))?
+    }
+
     /// Finds the TSIG record of a whole message (a response, or a request
     /// read by a test): `Ok(None)` when it has none, `Err` when the message
     /// is malformed or its TSIG record is not the last one.
