@@ -283,7 +283,8 @@ impl EventKind {
     }
 
     /// True for the steps that start a host's move: it is taken from its
-    /// role (or from none) towards another.
+    /// role (or from none) towards another. (A `move` ends a drain counted
+    /// when it started.)
     pub fn starts_move(self) -> bool {
         matches!(self, Self::DrainStart | Self::Assign)
     }

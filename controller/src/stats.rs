@@ -73,13 +73,6 @@ impl ActorKind {
     }
 }
 
-/// True for the events of a tick that start a move: a drain towards another
-/// role (or none), or a role given outright. (A tick's `move` ends a drain
-/// counted when it started.)
-pub fn starts_move(event: &Event) -> bool {
-    event.kind.starts_move()
-}
-
 #[derive(Debug, Default)]
 struct Inner {
     /// Per bucket of [`TICK_BUCKETS`], then `+Inf`; not cumulative.
@@ -186,7 +179,7 @@ impl ControllerStats {
     /// Counts the moves a tick started among its `events`, each by the kind
     /// of its actor.
     pub fn record_events(&self, events: &[Event], policy: &Policy) {
-        for event in events.iter().filter(|e| starts_move(e)) {
+        for event in events.iter().filter(|e| e.kind.starts_move()) {
             self.record_move(ActorKind::of(&event.actor, policy));
         }
     }
@@ -196,7 +189,7 @@ impl ControllerStats {
     pub fn record_operator_events(&self, events: &[Event], policy: &Policy) {
         for event in events
             .iter()
-            .filter(|e| starts_move(e) || e.kind == EventKind::Move)
+            .filter(|e| e.kind.starts_move() || e.kind == EventKind::Move)
         {
             self.record_move(ActorKind::of(&event.actor, policy));
         }
